@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "chatroomd",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "chatroomd", targets: ["chatroomd"]),
+        .executable(name: "chatroom", targets: ["chatroom"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // Linux headers that Glibc's module map leaves out (epoll, signalfd, timerfd, eventfd, accept4).
+        .target(name: "CLinux", cSettings: [.define("_GNU_SOURCE")]),
+        // Reference-counted immutable byte storage shared by the protocol encoder and the reactor's queues.
+        .target(name: "Bytes"),
+        // Framing and command syntax. No I/O.
+        .target(name: "ChatProtocol", dependencies: ["Bytes"]),
+        // The Room: chat rules as events in, effects out. No I/O, no clock reads.
+        .target(name: "ChatCore", dependencies: [
+            "ChatProtocol", "Bytes",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // The epoll event loop. Knows nothing about chat.
+        .target(name: "Reactor", dependencies: ["CLinux", "Bytes"]),
+        // Terminal modes: passwords without echo, the client's raw-mode line editor.
+        .target(name: "Terminal"),
+        // Wires the Reactor to the Room.
+        .target(name: "ChatDaemon", dependencies: [
+            "Reactor", "ChatCore", "ChatProtocol", "Bytes",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The terminal client's logic: connection, line editor, terminal modes.
+        .target(name: "ChatClient", dependencies: ["CLinux", "ChatProtocol", "Bytes", "Terminal"]),
+        .executableTarget(name: "chatroomd", dependencies: [
+            "ChatDaemon", "ChatCore", "Reactor", "Terminal",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "chatroom", dependencies: [
+            "ChatClient",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "ChatProtocolTests", dependencies: ["ChatProtocol", "Bytes"]),
+        .testTarget(name: "ChatCoreTests", dependencies: ["ChatCore", "ChatProtocol", "Bytes"]),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "Bytes", "CLinux"]),
+        .testTarget(name: "ChatClientTests", dependencies: ["ChatClient"]),
+        .testTarget(name: "ChatDaemonTests", dependencies: ["ChatProtocol", "Bytes", "CLinux"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

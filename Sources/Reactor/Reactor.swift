@@ -1,0 +1,469 @@
+import Bytes
+import CLinux
+import Glibc
+
+/// One thread, one epoll instance, every socket and every per-connection buffer.
+///
+/// The loop: wait for readiness (or the next timer), read into one loop-owned buffer
+/// and hand the bytes to the delegate, run due timers, close what was asked to close,
+/// then flush every connection that got output this turn with `writev`. `EPOLLOUT` is
+/// registered only while a connection's queue is non-empty. Epoll is level-triggered:
+/// a connection with more input than one turn's read budget is simply served again on
+/// the next turn, after everyone else.
+public final class Reactor {
+    public struct Configuration: Sendable {
+        /// A connection whose unsent output passes this is cut off ("send queue exceeded").
+        public var maximumQueuedBytes: Int = 4 << 20
+        /// How long a connection asked to close may take to receive its last bytes.
+        public var closeTimeoutNanoseconds: UInt64 = 5_000_000_000
+        /// How long accepting stays paused after running out of descriptors.
+        public var acceptPauseNanoseconds: UInt64 = 250_000_000
+        public var readBufferSize: Int = 64 << 10
+        public var readsPerWakeup: Int = 4
+        public var acceptsPerWakeup: Int = 64
+        /// Bytes written to one connection per turn, so one fast reader cannot starve the rest.
+        public var writeBytesPerTurn: Int = 256 << 10
+
+        public init() {}
+    }
+
+    enum Phase: UInt8 {
+        case free
+        case open
+        /// Asked to close: remaining output is flushed, further input discarded.
+        case closing
+        /// Output flushed and our side shut down; waiting briefly for the peer's EOF so
+        /// that unread input does not turn our close into a reset that destroys the
+        /// final messages before the peer reads them.
+        case lingering
+    }
+
+    struct Slot {
+        var fd: Int32 = -1
+        var generation: UInt32 = 0
+        var phase: Phase = .free
+        var flushScheduled = false
+        var closeScheduled = false
+        var interest: UInt32 = 0
+        var queue = OutboundQueue()
+        var closeReason: CloseReason? = nil
+        var closeTimer: TimerID? = nil
+    }
+
+    struct Listener {
+        let fd: Int32
+        var paused = false
+    }
+
+    private enum Token {
+        static let kindShift: UInt64 = 62
+        static let listener: UInt64 = 1 << 62
+        static let signal: UInt64 = 2 << 62
+    }
+
+    public let configuration: Configuration
+    public weak var delegate: ReactorDelegate?
+
+    private let epollFD: Int32
+    private var signalFD: Int32 = -1
+    private var slots: [Slot] = []
+    private var freeSlots: [UInt32] = []
+    private var listeners: [Listener?] = []
+    private var timers = TimerQueue()
+    private var flushList: [Int] = []
+    private var closeList: [Int] = []
+    private var running = false
+    public private(set) var connectionCount = 0
+
+    private let readBuffer: UnsafeMutableRawBufferPointer
+    private let iovecCapacity = 64
+    private let iovecs: UnsafeMutablePointer<iovec>
+    private let eventCapacity: Int32 = 256
+    private let eventMasks: UnsafeMutablePointer<UInt32>
+    private let eventData: UnsafeMutablePointer<UInt64>
+
+    public init(configuration: Configuration = Configuration()) throws(SystemCallError) {
+        self.configuration = configuration
+        epollFD = try retryingInterrupts("epoll_create1") { clinux_epoll_create() }
+        readBuffer = .allocate(byteCount: configuration.readBufferSize, alignment: 16)
+        iovecs = .allocate(capacity: iovecCapacity)
+        eventMasks = .allocate(capacity: Int(eventCapacity))
+        eventData = .allocate(capacity: Int(eventCapacity))
+    }
+
+    deinit {
+        for index in slots.indices where slots[index].phase != .free { closeDescriptor(slots[index].fd) }
+        for listener in listeners { if let listener { closeDescriptor(listener.fd) } }
+        if signalFD >= 0 { closeDescriptor(signalFD) }
+        closeDescriptor(epollFD)
+        readBuffer.deallocate()
+        iovecs.deallocate()
+        eventMasks.deallocate()
+        eventData.deallocate()
+    }
+
+    // MARK: Setup
+
+    /// Starts accepting on a listening socket we now own (bound here or inherited).
+    @discardableResult
+    public func addListener(fd: Int32) throws(SystemCallError) -> ListenerID {
+        try Socket.setNonBlocking(fd)
+        let index = listeners.count
+        try control(EPOLL_CTL_ADD, fd, CLINUX_EPOLLIN, Token.listener | UInt64(index))
+        listeners.append(Listener(fd: fd))
+        return ListenerID(index: index)
+    }
+
+    /// Closes every listener: no new connections, existing ones carry on.
+    public func stopAccepting() {
+        for index in listeners.indices {
+            if let listener = listeners[index] { closeDescriptor(listener.fd) }
+            listeners[index] = nil
+        }
+    }
+
+    /// Delivers these signals through the loop (signalfd) instead of asynchronous
+    /// handlers. Must be called before any other thread exists, so that no thread is
+    /// left with the signals unblocked.
+    public func handleSignals(_ signals: [Int32]) throws(SystemCallError) {
+        _ = try retryingInterrupts("sigprocmask") { signals.withUnsafeBufferPointer { clinux_block_signals($0.baseAddress, Int32($0.count)) } }
+        signalFD = try retryingInterrupts("signalfd") { signals.withUnsafeBufferPointer { clinux_signalfd_for($0.baseAddress, Int32($0.count)) } }
+        try control(EPOLL_CTL_ADD, signalFD, CLINUX_EPOLLIN, Token.signal)
+    }
+
+    // MARK: Timers
+
+    @discardableResult
+    public func schedule(afterNanoseconds delay: UInt64, _ action: @escaping () -> Void) -> TimerID {
+        timers.schedule(at: MonotonicClock.now() + delay, action)
+    }
+
+    public func cancel(_ timer: TimerID) { timers.cancel(timer) }
+
+    // MARK: Connections
+
+    /// Queues `bytes` for the connection; nothing is copied. Ignored for a connection that
+    /// is gone or closing (output after a close request is dropped by design).
+    public func send(_ bytes: SharedBytes, to connection: ConnectionID) {
+        guard let index = openSlot(connection) else { return }
+        slots[index].queue.append(bytes)
+        let queued = slots[index].queue.queuedBytes
+        if queued > configuration.maximumQueuedBytes {
+            abort(index, .sendQueueExceeded(queuedBytes: queued, limit: configuration.maximumQueuedBytes))
+            return
+        }
+        scheduleFlush(index)
+    }
+
+    /// Closes the connection once everything queued for it has been sent (bounded by
+    /// the close timeout). Later sends to it are dropped.
+    public func close(_ connection: ConnectionID, reason: String) {
+        guard let index = openSlot(connection) else { return }
+        slots[index].phase = .closing
+        slots[index].closeReason = .requested(reason)
+        slots[index].closeTimer = timers.schedule(at: MonotonicClock.now() + configuration.closeTimeoutNanoseconds) { [weak self] in
+            self?.closeTimedOut(connection)
+        }
+        scheduleFlush(index)
+    }
+
+    /// Drops every connection at once, without flushing: the last step of a shutdown
+    /// whose grace period ran out.
+    public func abortAll(reason: String) {
+        for index in slots.indices where slots[index].phase != .free {
+            abort(index, .closeTimedOut(reason))
+        }
+    }
+
+    public func queuedBytes(_ connection: ConnectionID) -> Int {
+        guard let index = liveSlot(connection) else { return 0 }
+        return slots[index].queue.queuedBytes
+    }
+
+    // MARK: The loop
+
+    public func run() {
+        running = true
+        while running { runOnce() }
+    }
+
+    /// Makes `run()` return after the current turn.
+    public func stop() { running = false }
+
+    /// One turn: wait, dispatch, timers, closes, flushes.
+    public func runOnce(maximumWaitNanoseconds: UInt64? = nil) {
+        let ready = waitForEvents(maximumWaitNanoseconds: maximumWaitNanoseconds)
+        for i in 0..<ready {
+            dispatch(mask: eventMasks[i], token: eventData[i])
+        }
+        let now = MonotonicClock.now()
+        while let action = timers.popDue(now: now) { action() }
+        finishTurn()
+    }
+
+    private func waitForEvents(maximumWaitNanoseconds: UInt64?) -> Int {
+        var timeout: Int32 = -1
+        if !flushList.isEmpty || !closeList.isEmpty {
+            timeout = 0
+        } else {
+            var wait = maximumWaitNanoseconds
+            if let deadline = timers.nextDeadline() {
+                let now = MonotonicClock.now()
+                let untilTimer = deadline > now ? deadline - now : 0
+                wait = min(wait ?? untilTimer, untilTimer)
+            }
+            if let wait {
+                // Round up: waking a little late is harmless, waking early spins.
+                timeout = Int32(min((wait + 999_999) / 1_000_000, UInt64(Int32.max)))
+            }
+        }
+        let count = clinux_epoll_wait(epollFD, eventMasks, eventData, eventCapacity, timeout)
+        return count < 0 ? 0 : Int(count)  // EINTR: just another turn
+    }
+
+    private func dispatch(mask: UInt32, token: UInt64) {
+        switch token >> Token.kindShift {
+        case 0:
+            let id = ConnectionID(rawValue: token)
+            guard let index = liveSlot(id) else { return }  // closed earlier in this batch
+            if mask & (CLINUX_EPOLLIN | CLINUX_EPOLLHUP | CLINUX_EPOLLERR | CLINUX_EPOLLRDHUP) != 0 {
+                readable(index, id)
+            }
+            if mask & (CLINUX_EPOLLOUT | CLINUX_EPOLLERR | CLINUX_EPOLLHUP) != 0, liveSlot(id) != nil {
+                flush(index)
+            }
+        case 1:
+            acceptConnections(on: Int(token & 0xFFFF_FFFF))
+        default:
+            drainSignals()
+        }
+    }
+
+    private func finishTurn() {
+        // Closing and flushing can produce more of each (a write error ends a member,
+        // whose leave is broadcast), so repeat until both lists are empty.
+        while !flushList.isEmpty || !closeList.isEmpty {
+            var i = 0
+            while i < closeList.count {
+                let index = closeList[i]
+                if slots[index].closeScheduled, let reason = slots[index].closeReason {
+                    destroy(index, reason)
+                }
+                i += 1
+            }
+            closeList.removeAll(keepingCapacity: true)
+            i = 0
+            while i < flushList.count {
+                let index = flushList[i]
+                slots[index].flushScheduled = false
+                flush(index)
+                i += 1
+            }
+            flushList.removeAll(keepingCapacity: true)
+        }
+    }
+
+    // MARK: Reading
+
+    private func readable(_ index: Int, _ id: ConnectionID) {
+        for _ in 0..<configuration.readsPerWakeup {
+            let fd = slots[index].fd
+            let result: NonBlocking<Int>
+            do {
+                result = try nonBlocking("read") { Glibc.read(fd, readBuffer.baseAddress, readBuffer.count) }
+            } catch {
+                destroy(index, slots[index].phase == .open ? .failed(error) : (slots[index].closeReason ?? .failed(error)))
+                return
+            }
+            switch result {
+            case .wouldBlock:
+                return
+            case .done(0):
+                destroy(index, slots[index].phase == .open ? .peerClosed : (slots[index].closeReason ?? .peerClosed))
+                return
+            case let .done(count):
+                // Input arriving after we asked to close is discarded unread.
+                guard slots[index].phase == .open else { continue }
+                delegate?.reactor(self, received: UnsafeRawBufferPointer(rebasing: readBuffer[..<count]), on: id)
+                guard liveSlot(id) != nil, slots[index].phase == .open else { return }
+                if count < readBuffer.count { return }  // drained: skip the EAGAIN round trip
+            }
+        }
+    }
+
+    // MARK: Writing
+
+    private func scheduleFlush(_ index: Int) {
+        if !slots[index].flushScheduled {
+            slots[index].flushScheduled = true
+            flushList.append(index)
+        }
+    }
+
+    private func flush(_ index: Int) {
+        let phase = slots[index].phase
+        guard phase == .open || phase == .closing else { return }
+        let fd = slots[index].fd
+        var written = 0
+        while !slots[index].queue.isEmpty && written < configuration.writeBytesPerTurn {
+            let count = slots[index].queue.gather(into: iovecs, capacity: iovecCapacity)
+            var offered = 0
+            for i in 0..<count { offered += iovecs[i].iov_len }
+            let result: NonBlocking<Int>
+            do {
+                result = try nonBlocking("writev") { Glibc.writev(fd, iovecs, Int32(count)) }
+            } catch {
+                destroy(index, phase == .open ? .failed(error) : (slots[index].closeReason ?? .failed(error)))
+                return
+            }
+            guard case let .done(sent) = result else { break }
+            slots[index].queue.consume(sent)
+            written += sent
+            if sent < offered { break }  // the socket buffer is full
+        }
+        if slots[index].queue.isEmpty {
+            setWriteInterest(index, false)
+            if slots[index].phase == .closing { beginLinger(index) }
+        } else {
+            setWriteInterest(index, true)
+        }
+    }
+
+    private func setWriteInterest(_ index: Int, _ wanted: Bool) {
+        let current = slots[index].interest
+        let desired = wanted ? current | CLINUX_EPOLLOUT : current & ~CLINUX_EPOLLOUT
+        guard desired != current else { return }
+        let id = ConnectionID(slot: UInt32(index), generation: slots[index].generation)
+        do {
+            try control(EPOLL_CTL_MOD, slots[index].fd, desired, id.rawValue)
+            slots[index].interest = desired
+        } catch {
+            abort(index, .failed(error))
+        }
+    }
+
+    // MARK: Closing
+
+    private func beginLinger(_ index: Int) {
+        slots[index].phase = .lingering
+        _ = Glibc.shutdown(slots[index].fd, Int32(SHUT_WR))
+    }
+
+    private func closeTimedOut(_ connection: ConnectionID) {
+        guard let index = liveSlot(connection) else { return }
+        slots[index].closeTimer = nil
+        let reason: CloseReason
+        if slots[index].phase == .lingering, let requested = slots[index].closeReason {
+            reason = requested  // everything was sent; the peer just never closed its side
+        } else {
+            reason = .closeTimedOut(slots[index].closeReason?.description ?? "closing")
+        }
+        destroy(index, reason)
+    }
+
+    /// Schedules an immediate close from inside a public method: the delegate hears of
+    /// it at the end of the turn, never re-entrantly.
+    private func abort(_ index: Int, _ reason: CloseReason) {
+        guard slots[index].phase != .free, !slots[index].closeScheduled else { return }
+        slots[index].closeScheduled = true
+        slots[index].closeReason = reason
+        slots[index].queue.removeAll()
+        if slots[index].phase == .open { slots[index].phase = .closing }
+        closeList.append(index)
+    }
+
+    private func destroy(_ index: Int, _ reason: CloseReason) {
+        guard slots[index].phase != .free else { return }
+        let id = ConnectionID(slot: UInt32(index), generation: slots[index].generation)
+        closeDescriptor(slots[index].fd)  // also removes it from the epoll set
+        if let timer = slots[index].closeTimer { timers.cancel(timer) }
+        let generation = slots[index].generation
+        slots[index] = Slot()
+        slots[index].generation = generation
+        freeSlots.append(UInt32(index))
+        connectionCount -= 1
+        delegate?.reactor(self, closed: id, because: reason)
+    }
+
+    // MARK: Accepting
+
+    private func acceptConnections(on listenerIndex: Int) {
+        for _ in 0..<configuration.acceptsPerWakeup {
+            guard let listener = listeners[listenerIndex], !listener.paused else { return }
+            let accepted: NonBlocking<(Int32, SocketAddress?)>
+            do {
+                accepted = try Socket.accept(listener.fd)
+            } catch {
+                switch error.errno {
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                    pauseAccepting(listenerIndex, error)
+                    return
+                default:
+                    continue  // the peer gave up before we accepted (ECONNABORTED, ...)
+                }
+            }
+            guard case let .done((fd, peer)) = accepted else { return }
+            // Chat lines are small and latency matters more than packet count.
+            try? Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "setsockopt(TCP_NODELAY)")
+            let index: Int
+            if let free = freeSlots.popLast() {
+                index = Int(free)
+            } else {
+                index = slots.count
+                slots.append(Slot())
+            }
+            var generation = (slots[index].generation &+ 1) & 0x3FFF_FFFF
+            if generation == 0 { generation = 1 }
+            let id = ConnectionID(slot: UInt32(index), generation: generation)
+            do {
+                try control(EPOLL_CTL_ADD, fd, CLINUX_EPOLLIN | CLINUX_EPOLLRDHUP, id.rawValue)
+            } catch {
+                closeDescriptor(fd)
+                freeSlots.append(UInt32(index))
+                continue
+            }
+            slots[index] = Slot(fd: fd, generation: generation, phase: .open, interest: CLINUX_EPOLLIN | CLINUX_EPOLLRDHUP)
+            connectionCount += 1
+            delegate?.reactor(self, accepted: id, from: peer, on: ListenerID(index: listenerIndex))
+        }
+    }
+
+    private func pauseAccepting(_ index: Int, _ error: SystemCallError) {
+        guard let listener = listeners[index] else { return }
+        try? control(EPOLL_CTL_DEL, listener.fd, 0, 0)
+        listeners[index]?.paused = true
+        delegate?.reactor(self, pausedAccepting: ListenerID(index: index), because: error)
+        _ = timers.schedule(at: MonotonicClock.now() + configuration.acceptPauseNanoseconds) { [weak self] in
+            guard let self, let listener = self.listeners[index], listener.paused else { return }
+            self.listeners[index]?.paused = false
+            try? self.control(EPOLL_CTL_ADD, listener.fd, CLINUX_EPOLLIN, Token.listener | UInt64(index))
+        }
+    }
+
+    // MARK: Signals
+
+    private func drainSignals() {
+        while true {
+            let signal = clinux_signalfd_read(signalFD)
+            guard signal > 0 else { return }
+            delegate?.reactor(self, received: signal)
+        }
+    }
+
+    // MARK: Helpers
+
+    private func liveSlot(_ id: ConnectionID) -> Int? {
+        let index = id.slot
+        guard index < slots.count, slots[index].generation == id.generation, slots[index].phase != .free else { return nil }
+        return index
+    }
+
+    private func openSlot(_ id: ConnectionID) -> Int? {
+        guard let index = liveSlot(id), slots[index].phase == .open, !slots[index].closeScheduled else { return nil }
+        return index
+    }
+
+    private func control(_ operation: Int32, _ fd: Int32, _ events: UInt32, _ data: UInt64) throws(SystemCallError) {
+        _ = try retryingInterrupts("epoll_ctl") { clinux_epoll_ctl(epollFD, operation, fd, events, data) }
+    }
+}

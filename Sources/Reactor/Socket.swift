@@ -1,0 +1,83 @@
+import CLinux
+import Glibc
+
+/// The few socket operations the reactor needs, each one syscall with errors surfaced.
+public enum Socket {
+    /// A non-blocking, close-on-exec listening socket. An IPv6 wildcard listener is made
+    /// dual-stack explicitly rather than trusting the host's `bindv6only` default.
+    public static func listen(on address: SocketAddress, backlog: Int32 = 1024) throws(SystemCallError) -> Int32 {
+        let fd = try retryingInterrupts("socket") {
+            Glibc.socket(address.family, CLINUX_SOCK_STREAM | CLINUX_SOCK_NONBLOCK | CLINUX_SOCK_CLOEXEC, 0)
+        }
+        do throws(SystemCallError) {
+            try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, "setsockopt(SO_REUSEADDR)")
+            if address.family == AF_INET6 {
+                try setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 0, "setsockopt(IPV6_V6ONLY)")
+            }
+            _ = try retryingInterrupts("bind \(address)") {
+                address.withSockAddr { pointer, length in Glibc.bind(fd, pointer, length) }
+            }
+            _ = try retryingInterrupts("listen") { Glibc.listen(fd, backlog) }
+        } catch {
+            closeDescriptor(fd)
+            throw error
+        }
+        return fd
+    }
+
+    /// Accepts one pending connection, non-blocking and close-on-exec from the start.
+    static func accept(_ listener: Int32) throws(SystemCallError) -> NonBlocking<(Int32, SocketAddress?)> {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let result = try withUnsafeMutablePointer(to: &storage) { (pointer) throws(SystemCallError) in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { (address) throws(SystemCallError) in
+                try nonBlocking("accept4") {
+                    clinux_accept4(listener, address, &length, CLINUX_SOCK_NONBLOCK | CLINUX_SOCK_CLOEXEC)
+                }
+            }
+        }
+        switch result {
+        case .wouldBlock: return .wouldBlock
+        case let .done(fd): return .done((fd, SocketAddress(storage: &storage)))
+        }
+    }
+
+    public static func localAddress(_ fd: Int32) throws(SystemCallError) -> SocketAddress {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = try withUnsafeMutablePointer(to: &storage) { (pointer) throws(SystemCallError) in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { (address) throws(SystemCallError) in
+                try retryingInterrupts("getsockname") { getsockname(fd, address, &length) }
+            }
+        }
+        guard let address = SocketAddress(storage: &storage) else {
+            throw SystemCallError("getsockname (not an IP socket)", errno: EAFNOSUPPORT)
+        }
+        return address
+    }
+
+    /// Whether an inherited descriptor (socket activation) is a listening TCP socket.
+    public static func isListeningStream(_ fd: Int32) -> Bool {
+        var type: Int32 = 0
+        var accepting: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == 0, type == CLINUX_SOCK_STREAM else { return false }
+        length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) == 0 else { return false }
+        return accepting != 0
+    }
+
+    public static func setNonBlocking(_ fd: Int32) throws(SystemCallError) {
+        let flags = try retryingInterrupts("fcntl(F_GETFL)") { fcntl(fd, F_GETFL) }
+        _ = try retryingInterrupts("fcntl(F_SETFL)") { fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
+        let fdFlags = try retryingInterrupts("fcntl(F_GETFD)") { fcntl(fd, F_GETFD) }
+        _ = try retryingInterrupts("fcntl(F_SETFD)") { fcntl(fd, F_SETFD, fdFlags | FD_CLOEXEC) }
+    }
+
+    static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32, _ call: String) throws(SystemCallError) {
+        var value = value
+        _ = try retryingInterrupts(call) {
+            setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size))
+        }
+    }
+}
