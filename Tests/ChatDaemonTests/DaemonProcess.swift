@@ -1,0 +1,103 @@
+import Foundation
+
+/// The real `chatroomd` binary, started on an ephemeral loopback port for one test.
+/// Its stderr is collected by a reader thread; tests wait on it with deadlines.
+final class DaemonProcess: @unchecked Sendable {
+    // @unchecked: `log` is guarded by `condition`; everything else is set once in init.
+    let process = Process()
+    private let condition = NSCondition()
+    private var log = ""
+    private var finished = false
+    private(set) var port: UInt16 = 0
+
+    static let adminPassword = "s3cret-admin"
+    /// SHA-256 of `adminPassword`.
+    static let adminPasswordHash = "77a4e206296282b0c1acebc0bebff60856cf558f731762d241cb9be07b60119a"
+
+    static var binaryPath: String {
+        if let path = ProcessInfo.processInfo.environment["CHATROOMD_BIN"] { return path }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/chatroomd").path
+    }
+
+    init(arguments: [String] = [], adminHash: String? = nil, listen: String = "127.0.0.1:0") throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binaryPath) else {
+            throw TestFailure("chatroomd not built at \(Self.binaryPath); run `swift build` (make test does)")
+        }
+        process.executableURL = URL(fileURLWithPath: Self.binaryPath)
+        var args = ["--listen", listen, "--log-level", "debug", "--shutdown-grace", "2"] + arguments
+        if let adminHash { args += ["--admin-password-hash", adminHash] }
+        process.arguments = args
+        var environment = ProcessInfo.processInfo.environment
+        environment["CHATROOMD_ADMIN_PASSWORD_HASH"] = nil
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let handle = pipe.fileHandleForReading
+        let thread = Thread { [self] in
+            while true {
+                let data = handle.availableData
+                condition.lock()
+                if data.isEmpty { finished = true } else { log += String(decoding: data, as: UTF8.self) }
+                condition.broadcast()
+                condition.unlock()
+                if data.isEmpty { return }
+            }
+        }
+        thread.start()
+        let line = try waitForLog(containing: "listening on ", timeout: 10)
+        guard let range = line.range(of: #"listening on \S+:(\d+)"#, options: .regularExpression),
+              let port = UInt16(line[range].split(separator: ":").last ?? "") else {
+            throw TestFailure("no port in: \(line)")
+        }
+        self.port = port
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+
+    var stderr: String {
+        condition.lock()
+        defer { condition.unlock() }
+        return log
+    }
+
+    /// Waits until the daemon's stderr contains `text`; returns that line.
+    @discardableResult
+    func waitForLog(containing text: String, timeout: TimeInterval = 5) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            if let line = log.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
+            if finished { throw TestFailure("chatroomd exited before logging '\(text)'. Log:\n\(log)") }
+            if !condition.wait(until: deadline) { throw TestFailure("no '\(text)' in chatroomd's log within \(timeout) s. Log:\n\(log)") }
+        }
+    }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for exit (deadline) and returns the exit status.
+    func waitForExit(timeout: TimeInterval = 10) throws -> Int32 {
+        let deadline = Date().addingTimeInterval(timeout)
+        condition.lock()
+        while !finished {
+            if !condition.wait(until: deadline) {
+                condition.unlock()
+                throw TestFailure("chatroomd did not exit within \(timeout) s")
+            }
+        }
+        condition.unlock()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
