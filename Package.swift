@@ -27,17 +27,24 @@ let package = Package(
         ]),
         // The epoll event loop. Knows nothing about chat.
         .target(name: "Reactor", dependencies: ["CLinux", "Bytes"]),
+        // libsystemd: sd_notify, sd_listen_fds, sd_watchdog_enabled, sd_journal_sendv.
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // The only module that links libsystemd: readiness, watchdog, socket activation, journald logging.
+        .target(name: "Systemd", dependencies: [
+            "CSystemd",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Terminal modes: passwords without echo, the client's raw-mode line editor.
         .target(name: "Terminal"),
         // Wires the Reactor to the Room.
         .target(name: "ChatDaemon", dependencies: [
-            "Reactor", "ChatCore", "ChatProtocol", "Bytes",
+            "Reactor", "ChatCore", "ChatProtocol", "Bytes", "Systemd",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The terminal client's logic: connection, line editor, terminal modes.
         .target(name: "ChatClient", dependencies: ["CLinux", "ChatProtocol", "Bytes", "Terminal"]),
         .executableTarget(name: "chatroomd", dependencies: [
-            "ChatDaemon", "ChatCore", "Reactor", "Terminal",
+            "ChatDaemon", "ChatCore", "Reactor", "Terminal", "Systemd",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -49,6 +56,10 @@ let package = Package(
         .testTarget(name: "ChatCoreTests", dependencies: ["ChatCore", "ChatProtocol", "Bytes"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "Bytes", "CLinux"]),
         .testTarget(name: "ChatClientTests", dependencies: ["ChatClient"]),
+        .testTarget(name: "SystemdTests", dependencies: [
+            "Systemd",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "ChatDaemonTests", dependencies: ["ChatProtocol", "Bytes", "CLinux"]),
     ],
     swiftLanguageModes: [.v6]

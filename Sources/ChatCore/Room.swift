@@ -42,9 +42,13 @@ public final class Room {
     private var memberOrder: [ClientID] = []
     private var nickIndex: [String: ClientID] = [:]
     private var bannedAddresses: Set<IPAddress> = []
+    /// Chat lines relayed since start, for the service status line.
+    public private(set) var relayedMessageCount: UInt64 = 0
 
-    public init(configuration: Configuration = Configuration()) {
+    /// - Parameter bannedAddresses: bans restored from the state directory.
+    public init(configuration: Configuration = Configuration(), bannedAddresses: Set<IPAddress> = []) {
         self.configuration = configuration
+        self.bannedAddresses = bannedAddresses
     }
 
     // MARK: Queries
@@ -52,6 +56,8 @@ public final class Room {
     public var memberCount: Int { memberOrder.count }
     public var members: [ClientID] { memberOrder }
     public var banCount: Int { bannedAddresses.count }
+    /// The banned addresses in a stable order, for saving.
+    public var bannedAddressList: [IPAddress] { bannedAddresses.sorted { $0.description < $1.description } }
     public func isBanned(_ address: IPAddress) -> Bool { bannedAddresses.contains(address) }
     public func nick(of client: ClientID) -> String? {
         if case let .member(member, _)? = clients[client] { return member.nick }
@@ -223,6 +229,7 @@ public final class Room {
             UnsafeMutableRawBufferPointer(rebasing: payload[prefixCount...]).copyMemory(from: text)
         }
         effects.append(.broadcast(frame, to: memberOrder))
+        relayedMessageCount &+= 1
         if configuration.logMessageBodies {
             effects.append(.log(RoomLogRecord(level: .debug, event: "message",
                                               message: "\(member.nick): \(String(decoding: text, as: UTF8.self))",
@@ -263,6 +270,7 @@ public final class Room {
                     return reply(Notice.cannotBanOwnAddress(target.nick), to: client, effects: &effects)
                 }
                 bannedAddresses.insert(target.address)
+                effects.append(.durableStateChanged)
                 removeMember(targetID, target, effects: &effects)
                 effects.append(.send(FrameEncoder.frame(Notice.youWereBanned), to: targetID))
                 effects.append(.close(targetID, reason: "banned by \(member.nick)"))

@@ -12,6 +12,8 @@ public enum RoomEffect {
     case close(ClientID, reason: String)
     /// Record an event for the operator.
     case log(RoomLogRecord)
+    /// State that must survive a restart (the ban list) changed: save it.
+    case durableStateChanged
 }
 
 /// A structured log event. Field names are the journal's (`CHAT_EVENT`, `CHAT_NICK`, ...)

@@ -8,7 +8,11 @@ public struct DaemonConfiguration: Sendable {
     /// True when the addresses are the built-in default rather than the operator's choice,
     /// so an IPv6-less host may fall back to IPv4.
     public var listenAddressesAreDefault: Bool
-    public var adminPasswordHash: AdminPasswordHash?
+    /// Where the admin password hash is read from, at start and on every reload.
+    public var adminPasswordSource: AdminPasswordSource
+    /// Where bans are kept across restarts (`$STATE_DIRECTORY` under systemd); nil keeps
+    /// them in memory only.
+    public var stateDirectory: String?
     public var logMessageBodies: Bool
     public var maximumFrameLength: Int
     public var maximumQueuedBytes: Int
@@ -19,7 +23,8 @@ public struct DaemonConfiguration: Sendable {
 
     public init(
         listenAddresses: [SocketAddress] = [],
-        adminPasswordHash: AdminPasswordHash? = nil,
+        adminPasswordSource: AdminPasswordSource = .none,
+        stateDirectory: String? = nil,
         logMessageBodies: Bool = false,
         maximumFrameLength: Int = FrameFormat.defaultMaximumPayloadLength,
         maximumQueuedBytes: Int = 4 << 20,
@@ -32,7 +37,8 @@ public struct DaemonConfiguration: Sendable {
             self.listenAddresses = listenAddresses
             self.listenAddressesAreDefault = false
         }
-        self.adminPasswordHash = adminPasswordHash
+        self.adminPasswordSource = adminPasswordSource
+        self.stateDirectory = stateDirectory
         self.logMessageBodies = logMessageBodies
         self.maximumFrameLength = maximumFrameLength
         self.maximumQueuedBytes = maximumQueuedBytes

@@ -4,6 +4,7 @@ import ChatDaemon
 import Glibc
 import Logging
 import Reactor
+import Systemd
 import Terminal
 
 /// `sysexits.h` codes, so scripts and systemd can tell a usage mistake from a broken
@@ -23,7 +24,9 @@ struct Chatroomd: ParsableCommand {
         discussion: """
             Runs in the foreground on one thread. SIGTERM or SIGINT: members are told the \
             server is shutting down, output is flushed (a few seconds at most), exit 0; a \
-            second signal exits at once. Logs go to stderr.
+            second signal exits at once. SIGHUP reloads the admin password hash. Under \
+            systemd: Type=notify readiness and status, watchdog, socket activation, \
+            structured journal entries, bans kept in $STATE_DIRECTORY.
 
             Exit codes: 0 clean shutdown, 64 usage error, 71 cannot listen or set up, \
             78 configuration error.
@@ -41,6 +44,20 @@ struct Chatroomd: ParsableCommand {
             help: ArgumentHelp("SHA-256 hex digest of the admin password (see 'chatroomd hash-password'). Also read from $CHATROOMD_ADMIN_PASSWORD_HASH. Without one, admin login is refused.",
                                valueName: "HEX"))
     var adminPasswordHash: String?
+
+    @Option(name: .customLong("admin-password-hash-file"),
+            help: ArgumentHelp("File holding the admin password hash; re-read on SIGHUP. Under systemd the credential 'admin-password-hash' ($CREDENTIALS_DIRECTORY) is used when no other source is given.",
+                               valueName: "PATH"))
+    var adminPasswordHashFile: String?
+
+    @Option(name: .customLong("state-directory"),
+            help: ArgumentHelp("Directory where bans are kept across restarts. Default: $STATE_DIRECTORY (set by systemd's StateDirectory=), else bans live in memory only.",
+                               valueName: "PATH"))
+    var stateDirectory: String?
+
+    @Option(name: .customLong("log-target"),
+            help: "auto (the journal when stderr is connected to it, else stderr), journal, or stderr.")
+    var logTarget: String = "auto"
 
     @Option(name: .customLong("log-level"),
             help: "trace, debug, info, notice, warning, error or critical. Chat message bodies are logged only at debug.")
@@ -60,6 +77,12 @@ struct Chatroomd: ParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
+        guard ["auto", "journal", "stderr"].contains(logTarget) else {
+            throw ValidationError("--log-target must be auto, journal or stderr")
+        }
+        if adminPasswordHash != nil && adminPasswordHashFile != nil {
+            throw ValidationError("give --admin-password-hash or --admin-password-hash-file, not both")
+        }
         guard maxFrameBytes > 0 else { throw ValidationError("--max-frame-bytes must be positive") }
         guard maxSendQueueBytes > 0 else { throw ValidationError("--max-send-queue-bytes must be positive") }
         guard shutdownGrace >= 0 && shutdownGrace <= 600 else { throw ValidationError("--shutdown-grace must be between 0 and 600") }
@@ -70,25 +93,22 @@ struct Chatroomd: ParsableCommand {
 
     func run() throws {
         let level = Logger.Level(rawValue: logLevel)!
+        let toJournal = logTarget == "journal" || (logTarget == "auto" && JournalStream.isStandardErrorJournal())
         LoggingSystem.bootstrap { label in
+            if toJournal {
+                return JournalLogHandler(identifier: "chatroomd", logLevel: level,
+                                         eventKey: "chat_event", messageIDs: ChatEvent.messageIDs)
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
         let logger = Logger(label: "chatroomd")
 
-        var hash: AdminPasswordHash? = nil
-        if let text = adminPasswordHash ?? Self.environment("CHATROOMD_ADMIN_PASSWORD_HASH"), !text.isEmpty {
-            guard let parsed = AdminPasswordHash(hex: text) else {
-                logger.critical("the admin password hash must be 64 hexadecimal digits (the SHA-256 of the password); make one with 'chatroomd hash-password'")
-                throw ExitCode(ExitStatus.config)
-            }
-            hash = parsed
-        }
-
         let configuration = DaemonConfiguration(
             listenAddresses: listen.map { try! SocketAddress(parsing: $0) },  // checked in validate()
-            adminPasswordHash: hash,
+            adminPasswordSource: adminPasswordSource(),
+            stateDirectory: stateDirectory ?? Self.environment("STATE_DIRECTORY").map { String($0.split(separator: ":").first ?? "") },
             logMessageBodies: level <= .debug,
             maximumFrameLength: maxFrameBytes,
             maximumQueuedBytes: maxSendQueueBytes,
@@ -99,10 +119,24 @@ struct Chatroomd: ParsableCommand {
             server = try ChatServer(configuration: configuration, logger: logger)
             try server.start()
         } catch {
-            logger.critical("\(error)")
-            throw ExitCode(ExitStatus.osError)
+            logger.critical("\(error)", metadata: ["chat_event": "start-failed"])
+            throw ExitCode(error.exitCode)
         }
         server.run()
+    }
+
+    /// Flag, then file flag, then environment, then the systemd credential.
+    private func adminPasswordSource() -> AdminPasswordSource {
+        if let adminPasswordHash { return .literal(adminPasswordHash, origin: "--admin-password-hash") }
+        if let adminPasswordHashFile { return .file(adminPasswordHashFile) }
+        if let value = Self.environment("CHATROOMD_ADMIN_PASSWORD_HASH"), !value.isEmpty {
+            return .literal(value, origin: "$CHATROOMD_ADMIN_PASSWORD_HASH")
+        }
+        if let directory = Self.environment("CREDENTIALS_DIRECTORY") {
+            let path = directory + "/admin-password-hash"
+            if access(path, R_OK) == 0 { return .file(path) }
+        }
+        return .none
     }
 
     static func environment(_ name: String) -> String? {
