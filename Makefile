@@ -3,14 +3,18 @@
 
 SWIFT        ?= swift
 PREFIX       ?= /usr/local
-APT_PACKAGES := tmux python3
+DESTDIR      ?=
+UNITDIR      ?= $(shell pkg-config systemd --variable=systemdsystemunitdir 2>/dev/null || echo /lib/systemd/system)
+CATALOGDIR   ?= /usr/lib/systemd/catalog
+MANDIR       ?= $(PREFIX)/share/man
+APT_PACKAGES := libsystemd-dev pkg-config tmux python3
 LISTEN       ?= [::]:12000
 ARGS         ?=
 
 DEBUG_BIN    := .build/debug
 RELEASE_BIN  := .build/release
 
-.PHONY: all deps build release run test test-swift test-python clean
+.PHONY: all deps build release run install test test-swift test-python test-systemd clean
 
 all: build
 
@@ -26,8 +30,23 @@ deps:
 build: deps
 	$(SWIFT) build
 
+# The Swift runtime is linked in statically so the installed binaries need nothing
+# from the toolchain (a hardened unit sees only /usr).
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
+
+# Installs binaries, units, journal catalog and man pages. Packagers: PREFIX=/usr.
+install: release
+	install -Dm755 $(RELEASE_BIN)/chatroomd $(DESTDIR)$(PREFIX)/bin/chatroomd
+	install -Dm755 $(RELEASE_BIN)/chatroom $(DESTDIR)$(PREFIX)/bin/chatroom
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CATALOGDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man1
+	sed 's|/usr/bin/chatroomd|$(PREFIX)/bin/chatroomd|' packaging/chatroomd.service > $(DESTDIR)$(UNITDIR)/chatroomd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/chatroomd.service
+	install -m644 packaging/chatroomd.socket $(DESTDIR)$(UNITDIR)/chatroomd.socket
+	install -m644 packaging/chatroomd.catalog $(DESTDIR)$(CATALOGDIR)/chatroomd.catalog
+	install -m644 packaging/chatroomd.8 $(DESTDIR)$(MANDIR)/man8/chatroomd.8
+	install -m644 packaging/chatroom.1 $(DESTDIR)$(MANDIR)/man1/chatroom.1
+	install -d -m755 $(DESTDIR)/etc/chatroomd
 
 # Builds release and runs the daemon in the foreground on port 12000.
 # Admin login: export CHATROOMD_ADMIN_PASSWORD_HASH=$$(.build/release/chatroomd hash-password)
