@@ -109,6 +109,7 @@ public final class ChatSession {
                 let line = String(decoding: pendingLine, as: UTF8.self)
                 pendingLine.removeAll()
                 if let outcome = submit(line) { return outcome }
+                if inputClosed { return nil }
             } else {
                 pendingLine.append(byte)
             }
@@ -128,7 +129,14 @@ public final class ChatSession {
     }
 
     private func submit(_ line: String) -> Outcome? {
-        if line == Self.quitCommand { return quit() }
+        if line == Self.quitCommand {
+            guard interactive else {
+                // In a script, /quit ends the input: what was sent still gets its answer.
+                inputClosed = true
+                return nil
+            }
+            return quit()
+        }
         guard !line.isEmpty else { return nil }
         guard connection.send(line) else { return .closedByServer }
         if !interactive && !line.hasPrefix("/") && line != ClientRequest.disconnectText {

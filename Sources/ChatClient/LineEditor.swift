@@ -24,6 +24,8 @@ public struct LineEditor: Sendable {
         // Arrow keys and other escape sequences: swallowed, since the editor appends only.
         switch escape {
         case .escape:
+            // A second ESC (the Esc key, then an arrow) starts the sequence afresh.
+            if byte == 0x1B { return nil }
             escape = byte == UInt8(ascii: "[") || byte == UInt8(ascii: "O") ? .csi : .none
             return nil
         case .csi:

@@ -2,12 +2,9 @@ import Foundation
 
 /// The real `chatroomd` binary, started on an ephemeral loopback port for one test.
 /// Its stderr is collected by a reader thread; tests wait on it with deadlines.
-final class DaemonProcess: @unchecked Sendable {
-    // @unchecked: `log` is guarded by `condition`; everything else is set once in init.
+final class DaemonProcess {
     let process = Process()
-    private let condition = NSCondition()
-    private var log = ""
-    private var finished = false
+    private let output = CollectedOutput()
     private(set) var port: UInt16 = 0
 
     static let adminPassword = "s3cret-admin"
@@ -36,18 +33,7 @@ final class DaemonProcess: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let handle = pipe.fileHandleForReading
-        let thread = Thread { [self] in
-            while true {
-                let data = handle.availableData
-                condition.lock()
-                if data.isEmpty { finished = true } else { log += String(decoding: data, as: UTF8.self) }
-                condition.broadcast()
-                condition.unlock()
-                if data.isEmpty { return }
-            }
-        }
-        thread.start()
+        output.collect(from: pipe.fileHandleForReading)
         let line = try waitForLog(containing: "listening on ", timeout: 10)
         guard let range = line.range(of: #"listening on \S+:(\d+)"#, options: .regularExpression),
               let port = UInt16(line[range].split(separator: ":").last ?? "") else {
@@ -56,19 +42,57 @@ final class DaemonProcess: @unchecked Sendable {
         self.port = port
     }
 
+    /// Every test's daemon is stopped when the test lets go of it, pass or fail.
     deinit {
         if process.isRunning { process.terminate() }
     }
 
-    var stderr: String {
+    var stderr: String { output.text }
+
+    /// Waits until the daemon's stderr contains `text`; returns that line.
+    @discardableResult
+    func waitForLog(containing text: String, timeout: TimeInterval = 5) throws -> String {
+        try output.waitForLine(containing: text, timeout: timeout)
+    }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for exit (deadline) and returns the exit status.
+    func waitForExit(timeout: TimeInterval = 10) throws -> Int32 {
+        try output.waitForEnd(timeout: timeout)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+
+/// A child's stderr, collected by a reader thread. Kept apart from `DaemonProcess` so
+/// the thread does not keep the process object (and so the daemon) alive.
+final class CollectedOutput: @unchecked Sendable {
+    // @unchecked: every field is read and written under `condition`.
+    private let condition = NSCondition()
+    private var log = ""
+    private var finished = false
+
+    func collect(from handle: FileHandle) {
+        Thread { [self] in
+            while true {
+                let data = handle.availableData
+                condition.lock()
+                if data.isEmpty { finished = true } else { log += String(decoding: data, as: UTF8.self) }
+                condition.broadcast()
+                condition.unlock()
+                if data.isEmpty { return }
+            }
+        }.start()
+    }
+
+    var text: String {
         condition.lock()
         defer { condition.unlock() }
         return log
     }
 
-    /// Waits until the daemon's stderr contains `text`; returns that line.
-    @discardableResult
-    func waitForLog(containing text: String, timeout: TimeInterval = 5) throws -> String {
+    func waitForLine(containing text: String, timeout: TimeInterval) throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         condition.lock()
         defer { condition.unlock() }
@@ -79,21 +103,13 @@ final class DaemonProcess: @unchecked Sendable {
         }
     }
 
-    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
-
-    /// Waits for exit (deadline) and returns the exit status.
-    func waitForExit(timeout: TimeInterval = 10) throws -> Int32 {
+    func waitForEnd(timeout: TimeInterval) throws {
         let deadline = Date().addingTimeInterval(timeout)
         condition.lock()
+        defer { condition.unlock() }
         while !finished {
-            if !condition.wait(until: deadline) {
-                condition.unlock()
-                throw TestFailure("chatroomd did not exit within \(timeout) s")
-            }
+            if !condition.wait(until: deadline) { throw TestFailure("chatroomd did not exit within \(timeout) s") }
         }
-        condition.unlock()
-        process.waitUntilExit()
-        return process.terminationStatus
     }
 }
 
