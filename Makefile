@@ -7,14 +7,16 @@ DESTDIR      ?=
 UNITDIR      ?= $(shell pkg-config systemd --variable=systemdsystemunitdir 2>/dev/null || echo /lib/systemd/system)
 CATALOGDIR   ?= /usr/lib/systemd/catalog
 MANDIR       ?= $(PREFIX)/share/man
-APT_PACKAGES := libsystemd-dev pkg-config tmux python3
+# Build: libsystemd-dev, pkg-config. Tests: tmux (terminal), python3, man-db (systemd-analyze
+# verify checks Documentation=man:...), util-linux/iproute2 for the systemd sandbox.
+APT_PACKAGES := libsystemd-dev pkg-config tmux python3 man-db util-linux iproute2
 LISTEN       ?= [::]:12000
 ARGS         ?=
 
 DEBUG_BIN    := .build/debug
 RELEASE_BIN  := .build/release
 
-.PHONY: all deps build release run install test test-swift test-python test-systemd clean
+.PHONY: all deps build release run install test test-swift test-python test-systemd test-sandbox clean
 
 all: build
 
@@ -54,7 +56,7 @@ run: release
 	exec $(RELEASE_BIN)/chatroomd --listen '$(LISTEN)' $(ARGS)
 
 test: build
-	$(MAKE) test-swift test-python
+	$(MAKE) test-swift test-python test-systemd
 
 test-swift:
 	CHATROOMD_BIN=$(CURDIR)/$(DEBUG_BIN)/chatroomd CHATROOM_BIN=$(CURDIR)/$(DEBUG_BIN)/chatroom \
@@ -63,6 +65,18 @@ test-swift:
 test-python:
 	CHATROOMD_BIN=$(CURDIR)/$(DEBUG_BIN)/chatroomd CHATROOM_BIN=$(CURDIR)/$(DEBUG_BIN)/chatroom \
 	  python3 -m unittest discover -s Tests/python -p 'test_*.py' -v
+
+# chatroomd installed into a real systemd booted in fresh namespaces (Tests/systemd).
+E2E_STAGE := $(CURDIR)/.build-e2e/stage
+test-systemd:
+	rm -rf $(E2E_STAGE)
+	$(MAKE) install DESTDIR=$(E2E_STAGE) PREFIX=/usr
+	Tests/systemd/e2e.sh $(E2E_STAGE)
+
+# The sandbox harness's own proof that notify, watchdog, socket activation, DynamicUser
+# and journal fields work on this machine.
+test-sandbox:
+	Tests/systemd/selftest.sh
 
 clean:
 	rm -rf .build
