@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "chatroomd", targets: ["chatroomd"]),
         .executable(name: "chatroom", targets: ["chatroom"]),
+        .executable(name: "chatroom-bench", targets: ["chatroom-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -50,6 +51,11 @@ let package = Package(
         ]),
         .executableTarget(name: "chatroom", dependencies: [
             "ChatClient",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // Load generator for `make bench`: many connections from one process on the Reactor.
+        .executableTarget(name: "chatroom-bench", dependencies: [
+            "Reactor", "ChatProtocol", "Bytes", "CLinux",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "ChatProtocolTests", dependencies: ["ChatProtocol", "Bytes"]),

@@ -405,27 +405,44 @@ public final class Reactor {
             guard case let .done((fd, peer)) = accepted else { return }
             // Chat lines are small and latency matters more than packet count.
             try? Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "setsockopt(TCP_NODELAY)")
-            let index: Int
-            if let free = freeSlots.popLast() {
-                index = Int(free)
-            } else {
-                index = slots.count
-                slots.append(Slot())
-            }
-            var generation = (slots[index].generation &+ 1) & 0x3FFF_FFFF
-            if generation == 0 { generation = 1 }
-            let id = ConnectionID(slot: UInt32(index), generation: generation)
-            do {
-                try control(EPOLL_CTL_ADD, fd, CLINUX_EPOLLIN | CLINUX_EPOLLRDHUP, id.rawValue)
-            } catch {
+            guard let id = register(fd) else {
                 closeDescriptor(fd)
-                freeSlots.append(UInt32(index))
                 continue
             }
-            slots[index] = Slot(fd: fd, generation: generation, phase: .open, interest: CLINUX_EPOLLIN | CLINUX_EPOLLRDHUP)
-            connectionCount += 1
             delegate?.reactor(self, accepted: id, from: peer, on: ListenerID(index: listenerIndex))
         }
+    }
+
+    /// Takes over an already connected socket (for example one a load generator
+    /// connected itself): from now on it is a connection like any accepted one.
+    public func adoptConnection(fd: Int32) throws(SystemCallError) -> ConnectionID {
+        try Socket.setNonBlocking(fd)
+        guard let id = register(fd) else { throw SystemCallError("epoll_ctl", errno: errno) }
+        return id
+    }
+
+    /// Gives the descriptor a slot (reusing a free one with a new generation) and
+    /// registers it for input.
+    private func register(_ fd: Int32) -> ConnectionID? {
+        let index: Int
+        if let free = freeSlots.popLast() {
+            index = Int(free)
+        } else {
+            index = slots.count
+            slots.append(Slot())
+        }
+        var generation = (slots[index].generation &+ 1) & 0x3FFF_FFFF
+        if generation == 0 { generation = 1 }
+        let id = ConnectionID(slot: UInt32(index), generation: generation)
+        do {
+            try control(EPOLL_CTL_ADD, fd, CLINUX_EPOLLIN | CLINUX_EPOLLRDHUP, id.rawValue)
+        } catch {
+            freeSlots.append(UInt32(index))
+            return nil
+        }
+        slots[index] = Slot(fd: fd, generation: generation, phase: .open, interest: CLINUX_EPOLLIN | CLINUX_EPOLLRDHUP)
+        connectionCount += 1
+        return id
     }
 
     private func pauseAccepting(_ index: Int, _ error: SystemCallError) {

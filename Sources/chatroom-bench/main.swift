@@ -1,0 +1,2 @@
+// chatroom-bench: placeholder until the benchmark lands.
+print("chatroom-bench: not implemented yet")
