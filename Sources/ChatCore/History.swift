@@ -1,0 +1,64 @@
+/// The last N chat lines, replayed to members who join so that someone who reconnects
+/// sees what they missed. A ring: memory is bounded by N lines of at most one frame each.
+public struct History: Sendable {
+    public struct Entry: Equatable, Sendable {
+        public var unixSeconds: Int64
+        /// The line as the room saw it (`alice: hi`, `* alice waves`).
+        public var text: String
+        /// Whose line it was, so a ban can purge it.
+        public var address: IPAddress
+
+        public init(unixSeconds: Int64, text: String, address: IPAddress) {
+            self.unixSeconds = unixSeconds
+            self.text = text
+            self.address = address
+        }
+    }
+
+    public private(set) var limit: Int
+    private var ring: [Entry] = []
+    private var start = 0
+
+    public init(limit: Int, entries: [Entry] = []) {
+        self.limit = max(limit, 0)
+        for entry in entries { append(entry) }
+    }
+
+    public var count: Int { ring.count }
+
+    /// Oldest first.
+    public var entries: [Entry] { Array(ring[start...] + ring[..<start]) }
+
+    public mutating func append(_ entry: Entry) {
+        guard limit > 0 else { return }
+        if ring.count < limit {
+            ring.append(entry)
+        } else {
+            ring[start] = entry
+            start = (start + 1) % limit
+        }
+    }
+
+    /// Removes every line from addresses in `range`; returns how many went.
+    public mutating func purge(_ range: IPRange) -> Int {
+        let kept = entries.filter { !range.contains($0.address) }
+        let removed = ring.count - kept.count
+        ring = kept
+        start = 0
+        return removed
+    }
+
+    public mutating func resize(to newLimit: Int) {
+        let kept = entries.suffix(max(newLimit, 0))
+        limit = max(newLimit, 0)
+        ring = Array(kept)
+        start = 0
+    }
+
+    /// `[history 14:05:33Z] alice: hi`, in UTC so every member reads the same time.
+    public static func render(_ entry: Entry) -> String {
+        let secondsOfDay = ((entry.unixSeconds % 86_400) + 86_400) % 86_400
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "[history \(two(secondsOfDay / 3600)):\(two(secondsOfDay / 60 % 60)):\(two(secondsOfDay % 60))Z] \(entry.text)"
+    }
+}

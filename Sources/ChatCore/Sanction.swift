@@ -1,0 +1,41 @@
+/// A ban or a mute: who it hits, why, who set it, when, and until when.
+///
+/// Bans and mutes follow the address: a member who reconnects under another nickname is
+/// still held. A mute also names the nickname it was set on, for display and so that a
+/// member on a shared address is recognised after a nick change.
+public struct Sanction: Equatable, Sendable {
+    public enum Kind: String, Sendable, Equatable { case ban, mute }
+
+    public var kind: Kind
+    public var range: IPRange
+    /// The nickname it was set on, if it was set on a member.
+    public var nick: String?
+    public var reason: String?
+    public var setBy: String
+    /// Wall-clock seconds since the epoch: sanctions keep their expiry across restarts.
+    public var setAt: Int64
+    /// Nil for permanent.
+    public var expiresAt: Int64?
+
+    public init(kind: Kind, range: IPRange, nick: String? = nil, reason: String? = nil,
+                setBy: String, setAt: Int64, expiresAt: Int64? = nil) {
+        self.kind = kind
+        self.range = range
+        self.nick = nick
+        self.reason = reason
+        self.setBy = setBy
+        self.setAt = setAt
+        self.expiresAt = expiresAt
+    }
+
+    public func isExpired(at unixSeconds: Int64) -> Bool {
+        if let expiresAt { return unixSeconds >= expiresAt }
+        return false
+    }
+
+    /// `127.0.0.2 (bob)` or `10.0.0.0/8`.
+    public var targetDescription: String {
+        if let nick { return "\(range) (\(nick))" }
+        return "\(range)"
+    }
+}
