@@ -7,9 +7,9 @@ DESTDIR      ?=
 UNITDIR      ?= $(shell pkg-config systemd --variable=systemdsystemunitdir 2>/dev/null || echo /lib/systemd/system)
 CATALOGDIR   ?= /usr/lib/systemd/catalog
 MANDIR       ?= $(PREFIX)/share/man
-# Build: libsystemd-dev, pkg-config. Tests: tmux (terminal), python3, man-db (systemd-analyze
+# Build: libsystemd-dev, libcrypt-dev (password hashes), pkg-config. Tests: tmux (terminal), python3, man-db (systemd-analyze
 # verify checks Documentation=man:...), util-linux/iproute2 for the systemd sandbox.
-APT_PACKAGES := libsystemd-dev pkg-config tmux python3 man-db util-linux iproute2
+APT_PACKAGES := libsystemd-dev libcrypt-dev pkg-config tmux python3 man-db util-linux iproute2
 LISTEN       ?= [::]:12000
 ARGS         ?=
 

@@ -16,7 +16,7 @@ let package = Package(
     ],
     targets: [
         // Linux headers that Glibc's module map leaves out (epoll, signalfd, timerfd, eventfd, accept4).
-        .target(name: "CLinux", cSettings: [.define("_GNU_SOURCE")]),
+        .target(name: "CLinux", cSettings: [.define("_GNU_SOURCE")], linkerSettings: [.linkedLibrary("crypt")]),
         // Reference-counted immutable byte storage shared by the protocol encoder and the reactor's queues.
         .target(name: "Bytes"),
         // Framing and command syntax. No I/O.
@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "Terminal"),
         // Wires the Reactor to the Room.
         .target(name: "ChatDaemon", dependencies: [
-            "Reactor", "ChatCore", "ChatProtocol", "Bytes", "Systemd",
+            "Reactor", "ChatCore", "ChatProtocol", "Bytes", "Systemd", "CLinux",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The terminal client's logic: connection, line editor, terminal modes.

@@ -1,17 +1,30 @@
 import ChatProtocol
 
 /// Every text the Room sends. The first group is the original server's, byte for byte,
-/// because clients written for it match on them.
+/// because clients written for it match on them; the moderation texts extend them only
+/// when a duration or reason is given.
 public enum Notice {
     public static let connected = ServerReply.connected
     public static func joined(_ nick: String) -> String { "\(nick) has joined the chat!" }
     public static let adminJoined = "An admin has joined the chat!"
     public static let incorrectPassword = "Incorrect password."
     public static func left(_ nick: String) -> String { "[CLIENT DISCONNECT - \(nick)]" }
-    public static let youWereKicked = "You have been kicked by an admin."
-    public static func kicked(_ nick: String) -> String { "\(nick) has been kicked from the server." }
-    public static let youWereBanned = "You have been banned by an admin."
-    public static func banned(_ nick: String) -> String { "\(nick) has been banned from the server." }
+    public static func youWereKicked(reason: String?) -> String {
+        detailed("You have been kicked by an admin", seconds: nil, reason: reason)
+    }
+    public static func kicked(_ nick: String, reason: String?) -> String {
+        detailed("\(nick) has been kicked from the server", seconds: nil, reason: reason)
+    }
+    public static func youWereBanned(seconds: Int64?, reason: String?) -> String {
+        detailed("You have been banned by an admin", seconds: seconds, reason: reason)
+    }
+    public static func banned(_ nick: String, seconds: Int64?, reason: String?) -> String {
+        detailed("\(nick) has been banned from the server", seconds: seconds, reason: reason)
+    }
+    public static let youWereKicked = youWereKicked(reason: nil)
+    public static func kicked(_ nick: String) -> String { kicked(nick, reason: nil) }
+    public static let youWereBanned = youWereBanned(seconds: nil, reason: nil)
+    public static func banned(_ nick: String) -> String { banned(nick, seconds: nil, reason: nil) }
 
     public static let shuttingDown = "Server is shutting down."
     public static let addressBanned = "You are banned from this server."
@@ -31,8 +44,68 @@ public enum Notice {
     public static func cannotBanOwnAddress(_ nick: String) -> String {
         "\(nick) connects from your own address; banning it would lock you out too."
     }
-    public static func unknownCommand(_ name: String) -> String {
-        "Unknown command /\(name). Commands: /kick <nick> and /ban <nick> (admin only); !DC leaves."
+    public static func cannotBanOwnRange(_ range: IPRange) -> String {
+        "\(range) includes your own address; banning it would lock you out too."
     }
+    public static func unknownCommand(_ name: String) -> String { "Unknown command /\(name). Type /help for the list." }
     public static func protocolError(_ description: String) -> String { "Protocol error: \(description)." }
+
+    // Mutes
+    public static func youWereMuted(seconds: Int64?, reason: String?) -> String {
+        detailed("You have been muted by an admin", seconds: seconds, reason: reason)
+    }
+    public static func muted(_ nick: String, seconds: Int64?, reason: String?) -> String {
+        detailed("\(nick) has been muted", seconds: seconds, reason: reason)
+    }
+    public static func youAreMuted(secondsLeft: Int64?) -> String {
+        guard let secondsLeft else { return "You are muted." }
+        return "You are muted for \(SanctionDuration.format(seconds: secondsLeft))."
+    }
+    public static func unmuted(_ nick: String, by actor: String) -> String { "\(nick) has been unmuted by \(actor)." }
+    public static func muteExpired(_ nick: String) -> String { "\(nick)'s mute has expired." }
+    public static func notMuted(_ nick: String) -> String { "\(nick) is not muted." }
+
+    // Bans
+    public static func banLifted(_ target: String, by actor: String) -> String { "The ban on \(target) has been lifted by \(actor)." }
+    public static func banExpired(_ target: String) -> String { "The ban on \(target) has expired." }
+    public static func noBanMatches(_ text: String) -> String { "No ban matches \(text)." }
+    public static func noSuchTarget(_ text: String) -> String { "\(text) is neither a member's nickname nor an IP address or CIDR range." }
+
+    // Slowmode and flood control
+    public static func slowmodeOn(_ seconds: Int) -> String { "Slowmode is on: one message every \(SanctionDuration.format(seconds: Int64(seconds))) per member." }
+    public static let slowmodeOff = "Slowmode is off."
+    public static func slowmodeWait(_ seconds: Int64) -> String {
+        "Slowmode is on: you may send your next message in \(SanctionDuration.format(seconds: seconds))."
+    }
+    public static let tooFast = "You are sending messages too fast; that one was not delivered."
+    public static let disconnectedForFlooding = "You have been disconnected for flooding."
+    public static func floodedOut(_ nick: String) -> String { "\(nick) was disconnected for flooding." }
+    public static let handshakeTimedOut = "Timed out waiting for NICK:<nickname> or admin:<password>."
+
+    // Everyone's commands
+    public static func privateFrom(_ nick: String, _ text: String) -> String { "[PM from \(nick)] \(text)" }
+    public static func privateTo(_ nick: String, _ text: String) -> String { "[PM to \(nick)] \(text)" }
+    public static func action(_ nick: String, _ text: String) -> String { "* \(nick) \(text)" }
+    public static func nickChanged(_ old: String, _ new: String) -> String { "\(old) is now known as \(new)." }
+    public static let cannotMessageYourself = "You cannot send a private message to yourself."
+
+    // Logins
+    public static func loggedIn(account: String) -> String { "You are now an admin (account \(account))." }
+    public static func becameAdmin(_ nick: String) -> String { "\(nick) is now an admin." }
+    public static let alreadyAdmin = "You are already an admin."
+    public static func loginThrottled(_ seconds: Int64) -> String {
+        "Too many failed logins from your address; try again in \(SanctionDuration.format(seconds: seconds))."
+    }
+    public static let loginFailed = "Login failed: unknown account or wrong password."
+
+    public static func serverNotice(_ text: String) -> String { "[server] \(text)" }
+
+    /// `base` + ` for 10m` + `.` + ` Reason: text`; with neither, exactly `base.`
+    static func detailed(_ base: String, seconds: Int64?, reason: String?) -> String {
+        var text = base
+        if let seconds { text += " for \(SanctionDuration.format(seconds: seconds))" }
+        text += "."
+        if let reason, !reason.isEmpty { text += " Reason: \(reason)" }
+        return text
+    }
 }

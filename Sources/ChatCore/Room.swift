@@ -2,81 +2,158 @@ import Bytes
 import ChatProtocol
 
 /// The chat room's rules. Events come in (a connection from an address, a frame, a
-/// closed connection, shutdown), each with the time; effects go out. No I/O, no clock:
-/// the same events always give the same effects, which is what the tests rely on.
+/// closed connection, a tick of the clock, shutdown), each with the time; effects go out.
+/// No I/O, no clock: the same events always give the same effects, which is what the
+/// tests rely on.
 ///
 /// The Room is confined to the reactor thread: the daemon calls it synchronously from
 /// the event loop, one event at a time, so its state needs no lock and no message ever
 /// hops threads.
 public final class Room {
     public struct Configuration: Sendable {
-        public var adminPasswordHash: AdminPasswordHash?
+        /// Admin accounts by name; `admin:<password>` logs into the one named `admin`.
+        public var accounts: [String: any PasswordVerifier]
         /// Chat bodies go to the log only at debug level, and only when asked for.
         public var logMessageBodies: Bool
+        /// Lines replayed to a member who joins; 0 disables history.
+        public var historyLimit: Int
+        /// Flood control per member: `floodRate` messages a second, bursts of `floodBurst`;
+        /// after `floodDisconnectAfter` refusals in a row the member is disconnected.
+        public var floodRate: Double
+        public var floodBurst: Double
+        public var floodDisconnectAfter: Int
+        /// A connection that has not joined within this many seconds is closed.
+        public var handshakeTimeoutSeconds: Double
+        /// Slowmode at start, in seconds; nil is off. `/slowmode` changes it at run time.
+        public var slowmodeSeconds: Int?
 
-        public init(adminPasswordHash: AdminPasswordHash? = nil, logMessageBodies: Bool = false) {
-            self.adminPasswordHash = adminPasswordHash
+        public init(adminPasswordHash: AdminPasswordHash? = nil, accounts: [String: any PasswordVerifier] = [:],
+                    logMessageBodies: Bool = false, historyLimit: Int = 50,
+                    floodRate: Double = 10, floodBurst: Double = 20, floodDisconnectAfter: Int = 100,
+                    handshakeTimeoutSeconds: Double = 10, slowmodeSeconds: Int? = nil) {
+            var accounts = accounts
+            if let adminPasswordHash { accounts[Nickname.adminNick] = adminPasswordHash }
+            self.accounts = accounts
             self.logMessageBodies = logMessageBodies
+            self.historyLimit = historyLimit
+            self.floodRate = floodRate
+            self.floodBurst = floodBurst
+            self.floodDisconnectAfter = floodDisconnectAfter
+            self.handshakeTimeoutSeconds = handshakeTimeoutSeconds
+            self.slowmodeSeconds = slowmodeSeconds
+        }
+
+        /// The account `admin:<password>` logs into (the seed's single admin).
+        public var adminPasswordHash: (any PasswordVerifier)? {
+            get { accounts[Nickname.adminNick] }
+            set { accounts[Nickname.adminNick] = newValue }
         }
     }
 
     struct Member {
-        let nick: String
+        var nick: String
         /// The nick's UTF-8 followed by ": ", ready to prefix every chat line.
-        let chatPrefix: [UInt8]
-        let isAdmin: Bool
+        var chatPrefix: [UInt8]
+        var isAdmin: Bool
+        var account: String?
         let address: IPAddress
         /// Position in `memberOrder`, kept so that leaving is O(1).
         var orderIndex: Int
+        var bucket: TokenBucket
+        var floodStrikes = 0
+        /// Monotonic time of the last message accepted, for slowmode.
+        var lastMessageAt: UInt64? = nil
     }
 
     enum Client {
-        case greeting(address: IPAddress, peer: String)
+        case greeting(address: IPAddress, peer: String, openedAt: UInt64)
         case member(Member, peer: String)
     }
 
-    public var configuration: Configuration
-    private var clients: [ClientID: Client] = [:]
+    public var configuration: Configuration {
+        didSet {
+            if configuration.historyLimit != history.limit { history.resize(to: configuration.historyLimit) }
+        }
+    }
+    var clients: [ClientID: Client] = [:]
     /// Every member's connection: the audience of a broadcast, shared with the daemon by
     /// reference (no copy per message).
-    private var memberOrder: [ClientID] = []
-    private var nickIndex: [String: ClientID] = [:]
-    private var bannedAddresses: Set<IPAddress> = []
+    var memberOrder: [ClientID] = []
+    var nickIndex: [String: ClientID] = [:]
+    public internal(set) var sanctions: [Sanction] = []
+    public internal(set) var history: History
+    public internal(set) var slowmodeSeconds: Int?
+    var loginThrottle = LoginThrottle()
     /// Chat lines relayed since start, for the service status line.
-    public private(set) var relayedMessageCount: UInt64 = 0
+    public internal(set) var relayedMessageCount: UInt64 = 0
 
-    /// - Parameter bannedAddresses: bans restored from the state directory.
-    public init(configuration: Configuration = Configuration(), bannedAddresses: Set<IPAddress> = []) {
+    /// - Parameters:
+    ///   - sanctions: bans and mutes restored from the state directory.
+    ///   - history: lines restored from the state directory.
+    ///   - bannedAddresses: permanent bans on single addresses (older state format).
+    public init(configuration: Configuration = Configuration(), sanctions: [Sanction] = [],
+                history: [History.Entry] = [], bannedAddresses: Set<IPAddress> = []) {
         self.configuration = configuration
-        self.bannedAddresses = bannedAddresses
+        self.sanctions = sanctions
+        for address in bannedAddresses.sorted(by: { $0.description < $1.description })
+        where !sanctions.contains(where: { $0.kind == .ban && $0.range == IPRange(address) }) {
+            self.sanctions.append(Sanction(kind: .ban, range: IPRange(address), setBy: "restored", setAt: 0))
+        }
+        self.history = History(limit: configuration.historyLimit, entries: history)
+        self.slowmodeSeconds = configuration.slowmodeSeconds
     }
 
     // MARK: Queries
 
     public var memberCount: Int { memberOrder.count }
     public var members: [ClientID] { memberOrder }
-    public var banCount: Int { bannedAddresses.count }
-    /// The banned addresses in a stable order, for saving.
-    public var bannedAddressList: [IPAddress] { bannedAddresses.sorted { $0.description < $1.description } }
-    public func isBanned(_ address: IPAddress) -> Bool { bannedAddresses.contains(address) }
+    public var bans: [Sanction] { sanctions.filter { $0.kind == .ban } }
+    public var mutes: [Sanction] { sanctions.filter { $0.kind == .mute } }
+    public var banCount: Int { sanctions.reduce(0) { $0 + ($1.kind == .ban ? 1 : 0) } }
+    public func isBanned(_ address: IPAddress) -> Bool { activeBan(for: address) != nil }
+    /// Single-address bans, for callers that only know addresses.
+    public var bannedAddressList: [IPAddress] {
+        bans.filter(\.range.isSingleAddress).map(\.range.network).sorted { $0.description < $1.description }
+    }
     public func nick(of client: ClientID) -> String? {
         if case let .member(member, _)? = clients[client] { return member.nick }
         return nil
     }
 
+    public struct MemberInfo: Equatable, Sendable {
+        public let nick: String
+        public let isAdmin: Bool
+        public let isMuted: Bool
+        public let address: IPAddress
+        public let peer: String
+    }
+
+    /// Members in join order... except that leaving swaps the last one into the gap.
+    public func memberList(now: RoomTime) -> [MemberInfo] {
+        memberOrder.compactMap { id in
+            guard case let .member(member, peer)? = clients[id] else { return nil }
+            return MemberInfo(nick: member.nick, isAdmin: member.isAdmin,
+                              isMuted: activeMute(for: member, now: now) != nil, address: member.address, peer: peer)
+        }
+    }
+
+    /// When `tick` next has something to do (a sanction expiring, a handshake deadline),
+    /// in wall-clock seconds; nil if nothing is pending.
+    public var nextExpiry: Int64? { sanctions.compactMap(\.expiresAt).min() }
+
     // MARK: Events
 
     /// A connection was accepted. `peer` is its address and port as text, for logs.
     public func connectionOpened(_ client: ClientID, address: IPAddress, peer: String, now: RoomTime, effects: inout [RoomEffect]) {
-        if bannedAddresses.contains(address) {
+        if let ban = activeBan(for: address, now: now) {
             effects.append(.send(FrameEncoder.frame(Notice.addressBanned), to: client))
             effects.append(.close(client, reason: "address is banned"))
             effects.append(.log(RoomLogRecord(level: .notice, event: "banned-connection-refused",
-                                              message: "Refused a connection from banned address \(address)",
-                                              fields: ["chat_peer": peer])))
+                                              message: "Refused a connection from banned address \(address) (\(peer); ban on \(ban.targetDescription))",
+                                              fields: ["chat_peer": peer, "chat_address": "\(address)"])))
             return
         }
-        clients[client] = .greeting(address: address, peer: peer)
+        clients[client] = .greeting(address: address, peer: peer, openedAt: now.nanoseconds)
     }
 
     /// One complete frame's payload, already checked to be valid UTF-8.
@@ -84,24 +161,27 @@ public final class Room {
         switch clients[client] {
         case nil:
             return
-        case let .greeting(address, peer)?:
-            greet(client, text: String(decoding: payload, as: UTF8.self), address: address, peer: peer, effects: &effects)
-        case let .member(member, peer)?:
+        case let .greeting(address, peer, _)?:
+            greet(client, text: String(decoding: payload, as: UTF8.self), address: address, peer: peer, now: now, effects: &effects)
+        case .member(var member, let peer)?:
+            if !member.isAdmin {
+                guard admitUnderFloodControl(client, &member, peer: peer, now: now, effects: &effects) else { return }
+            }
             if ClientRequest.isPlainChat(payload) {
-                relayChat(payload, from: member, peer: peer, effects: &effects)
+                speak(payload, from: client, &member, peer: peer, asAction: false, now: now, effects: &effects)
                 return
             }
             switch ClientRequest.parseMemberFrame(String(decoding: payload, as: UTF8.self)) {
             case .disconnect:
-                removeMember(client, member, effects: &effects)
+                removeMember(client, member)
                 effects.append(.close(client, reason: "left with !DC"))
                 broadcast(Notice.left(member.nick), effects: &effects)
                 effects.append(.log(leaveRecord(member, peer: peer, reason: "left with !DC")))
             case let .command(name, arguments):
-                runCommand(name, arguments: arguments, from: client, member, peer: peer, effects: &effects)
+                runMemberCommand(name, arguments: arguments, from: client, member, peer: peer, now: now, effects: &effects)
             case let .chat(text):
                 var text = text
-                text.withUTF8 { relayChat(UnsafeRawBufferPointer($0), from: member, peer: peer, effects: &effects) }
+                text.withUTF8 { speak(UnsafeRawBufferPointer($0), from: client, &member, peer: peer, asAction: false, now: now, effects: &effects) }
             case .join, .adminJoin, .unrecognizedGreeting:
                 preconditionFailure("parseMemberFrame returns member requests only")
             }
@@ -115,7 +195,7 @@ public final class Room {
         case .greeting:
             clients[client] = nil
         case let .member(member, peer):
-            removeMember(client, member, effects: &effects)
+            removeMember(client, member)
             broadcast(Notice.left(member.nick), effects: &effects)
             effects.append(.log(leaveRecord(member, peer: peer, reason: reason)))
         }
@@ -129,17 +209,34 @@ public final class Room {
         effects.append(.close(client, reason: "protocol error: \(description)"))
         var fields = ["chat_reason": description]
         switch state {
-        case let .greeting(_, peer):
+        case let .greeting(_, peer, _):
             clients[client] = nil
             fields["chat_peer"] = peer
         case let .member(member, peer):
-            removeMember(client, member, effects: &effects)
+            removeMember(client, member)
             broadcast(Notice.left(member.nick), effects: &effects)
             fields["chat_peer"] = peer
             fields["chat_nick"] = member.nick
         }
         effects.append(.log(RoomLogRecord(level: .warning, event: "protocol-error",
                                           message: "Closed \(fields["chat_peer"] ?? ""): \(description)", fields: fields)))
+    }
+
+    /// Time passed: expire sanctions (announced and logged), close connections that never
+    /// joined in time, forget old login failures. The daemon calls this about once a second.
+    public func tick(now: RoomTime, effects: inout [RoomEffect]) {
+        expireSanctions(now: now, effects: &effects)
+        let deadline = UInt64(configuration.handshakeTimeoutSeconds * 1e9)
+        for (client, state) in clients {
+            guard case let .greeting(_, peer, openedAt) = state, now.nanoseconds >= openedAt + deadline else { continue }
+            clients[client] = nil
+            effects.append(.send(FrameEncoder.frame(Notice.handshakeTimedOut), to: client))
+            effects.append(.close(client, reason: "handshake timed out"))
+            effects.append(.log(RoomLogRecord(level: .info, event: "handshake-timeout",
+                                              message: "Closed \(peer): no NICK: or admin: within \(configuration.handshakeTimeoutSeconds) s",
+                                              fields: ["chat_peer": peer])))
+        }
+        loginThrottle.forgetOld(now: now.nanoseconds)
     }
 
     /// The server is stopping: every member hears so, every connection closes after
@@ -158,7 +255,7 @@ public final class Room {
 
     // MARK: Joining
 
-    private func greet(_ client: ClientID, text: String, address: IPAddress, peer: String, effects: inout [RoomEffect]) {
+    private func greet(_ client: ClientID, text: String, address: IPAddress, peer: String, now: RoomTime, effects: inout [RoomEffect]) {
         switch ClientRequest.parseGreeting(text) {
         case let .join(nick):
             if Nickname.isAdminNick(nick) {
@@ -167,26 +264,61 @@ public final class Room {
             if let problem = Nickname.problem(with: nick) {
                 return refuse(client, Notice.invalidNick(problem), reason: "invalid nickname: \(problem)", peer: peer, effects: &effects)
             }
-            admit(client, nick: nick, isAdmin: false, address: address, peer: peer, effects: &effects)
+            admit(client, nick: nick, account: nil, address: address, peer: peer, now: now, effects: &effects)
         case let .adminJoin(password):
-            guard let hash = configuration.adminPasswordHash else {
-                effects.append(.log(RoomLogRecord(level: .warning, event: "admin-login-failed",
-                                                  message: "Admin login from \(peer) refused: no admin password hash is configured",
-                                                  fields: ["chat_peer": peer, "chat_reason": "admin login disabled"])))
-                return refuse(client, Notice.adminLoginDisabled, reason: "admin login disabled", peer: peer, logged: false, effects: &effects)
+            switch authenticate(account: Nickname.adminNick, password: password, address: address, peer: peer, now: now, effects: &effects) {
+            case .success:
+                admit(client, nick: Nickname.adminNick, account: Nickname.adminNick, address: address, peer: peer, now: now, effects: &effects)
+            case .noSuchAccount:
+                refuse(client, Notice.adminLoginDisabled, reason: "admin login disabled", peer: peer, logged: false, effects: &effects)
+            case .wrongPassword:
+                refuse(client, Notice.incorrectPassword, reason: "incorrect admin password", peer: peer, logged: false, effects: &effects)
+            case let .throttled(seconds):
+                refuse(client, Notice.loginThrottled(seconds), reason: "login throttled", peer: peer, logged: false, effects: &effects)
             }
-            guard hash.matches(password: password) else {
-                effects.append(.log(RoomLogRecord(level: .warning, event: "admin-login-failed",
-                                                  message: "Failed admin login from \(peer)",
-                                                  fields: ["chat_peer": peer, "chat_reason": "incorrect password"])))
-                return refuse(client, Notice.incorrectPassword, reason: "incorrect admin password", peer: peer, logged: false, effects: &effects)
-            }
-            admit(client, nick: Nickname.adminNick, isAdmin: true, address: address, peer: peer, effects: &effects)
         case .unrecognizedGreeting:
             refuse(client, Notice.expectedGreeting, reason: "first message was not NICK: or admin:", peer: peer, effects: &effects)
         case .disconnect, .command, .chat:
             preconditionFailure("parseGreeting returns greetings only")
         }
+    }
+
+    enum LoginOutcome: Equatable { case success, noSuchAccount, wrongPassword, throttled(Int64) }
+
+    /// Checks a password with per-address throttling; logs failures with the address.
+    func authenticate(account: String, password: String, address: IPAddress, peer: String, now: RoomTime,
+                      effects: inout [RoomEffect]) -> LoginOutcome {
+        if let wait = loginThrottle.waitSeconds(for: address, now: now.nanoseconds) {
+            effects.append(.log(RoomLogRecord(level: .warning, event: "admin-login-failed",
+                                              message: "Login to \(account) from \(peer) refused: throttled for \(wait) s",
+                                              fields: ["chat_peer": peer, "chat_account": account, "chat_reason": "throttled"])))
+            return .throttled(wait)
+        }
+        guard let verifier = configuration.accounts[account] else {
+            if account == Nickname.adminNick && configuration.accounts.isEmpty {
+                effects.append(.log(RoomLogRecord(level: .warning, event: "admin-login-failed",
+                                                  message: "Admin login from \(peer) refused: no admin password hash is configured",
+                                                  fields: ["chat_peer": peer, "chat_reason": "admin login disabled"])))
+                return .noSuchAccount
+            }
+            // An unknown account counts as a failure, so names cannot be probed for free.
+            let failures = loginThrottle.recordFailure(address, now: now.nanoseconds)
+            effects.append(.log(RoomLogRecord(level: .warning, event: "admin-login-failed",
+                                              message: "Failed login to unknown account \(account) from \(peer)",
+                                              fields: ["chat_peer": peer, "chat_account": account, "chat_reason": "unknown account",
+                                                       "chat_failures": "\(failures)"])))
+            return account == Nickname.adminNick ? .noSuchAccount : .wrongPassword
+        }
+        guard verifier.verify(password: password) else {
+            let failures = loginThrottle.recordFailure(address, now: now.nanoseconds)
+            effects.append(.log(RoomLogRecord(level: .warning, event: "admin-login-failed",
+                                              message: account == Nickname.adminNick ? "Failed admin login from \(peer)" : "Failed login to account \(account) from \(peer)",
+                                              fields: ["chat_peer": peer, "chat_account": account, "chat_reason": "incorrect password",
+                                                       "chat_failures": "\(failures)"])))
+            return .wrongPassword
+        }
+        loginThrottle.recordSuccess(address)
+        return .success
     }
 
     private func refuse(_ client: ClientID, _ text: String, reason: String, peer: String, logged: Bool = true, effects: inout [RoomEffect]) {
@@ -200,105 +332,119 @@ public final class Room {
         }
     }
 
-    private func admit(_ client: ClientID, nick: String, isAdmin: Bool, address: IPAddress, peer: String, effects: inout [RoomEffect]) {
+    private func admit(_ client: ClientID, nick: String, account: String?, address: IPAddress, peer: String,
+                       now: RoomTime, effects: inout [RoomEffect]) {
         let key = Nickname.key(nick)
         if nickIndex[key] != nil {
             return refuse(client, Notice.nickInUse(nick), reason: "nickname in use", peer: peer, effects: &effects)
         }
-        let member = Member(nick: nick, chatPrefix: Array("\(nick): ".utf8), isAdmin: isAdmin,
-                            address: address, orderIndex: memberOrder.count)
+        let isAdmin = account != nil
+        let member = Member(nick: nick, chatPrefix: Array("\(nick): ".utf8), isAdmin: isAdmin, account: account,
+                            address: address, orderIndex: memberOrder.count,
+                            bucket: TokenBucket(burst: configuration.floodBurst, now: now.nanoseconds))
         memberOrder.append(client)
         nickIndex[key] = client
         clients[client] = .member(member, peer: peer)
         effects.append(.send(FrameEncoder.frame(Notice.connected), to: client))
+        for entry in history.entries {
+            effects.append(.send(FrameEncoder.frame(History.render(entry)), to: client))
+        }
         broadcast(isAdmin ? Notice.adminJoined : Notice.joined(nick), effects: &effects)
+        var fields = ["chat_nick": nick, "chat_peer": peer]
+        if let account { fields["chat_account"] = account }
         effects.append(.log(RoomLogRecord(level: .info, event: isAdmin ? "admin-login" : "join",
                                           message: isAdmin ? "Admin logged in from \(peer)" : "\(nick) joined from \(peer)",
-                                          fields: ["chat_nick": nick, "chat_peer": peer])))
+                                          fields: fields)))
     }
 
-    // MARK: Chat
+    // MARK: Speaking
 
-    /// `nick: text`, encoded once straight from the member's prefix and the received
-    /// bytes, shared by every member's queue.
-    private func relayChat(_ text: UnsafeRawBufferPointer, from member: Member, peer: String, effects: inout [RoomEffect]) {
+    /// Flood control for every frame a non-admin member sends. Returns false if the frame
+    /// is refused (with a notice) or the member was disconnected for flooding.
+    private func admitUnderFloodControl(_ client: ClientID, _ member: inout Member, peer: String, now: RoomTime,
+                                        effects: inout [RoomEffect]) -> Bool {
+        if member.bucket.take(rate: configuration.floodRate, burst: configuration.floodBurst, now: now.nanoseconds) {
+            member.floodStrikes = 0
+            clients[client] = .member(member, peer: peer)
+            return true
+        }
+        member.floodStrikes += 1
+        if member.floodStrikes >= configuration.floodDisconnectAfter {
+            removeMember(client, member)
+            effects.append(.send(FrameEncoder.frame(Notice.disconnectedForFlooding), to: client))
+            effects.append(.close(client, reason: "flooding"))
+            broadcast(Notice.floodedOut(member.nick), effects: &effects)
+            effects.append(.log(RoomLogRecord(level: .notice, event: "flood-disconnect",
+                                              message: "\(member.nick) was disconnected for flooding",
+                                              fields: ["chat_nick": member.nick, "chat_peer": peer, "chat_reason": "flooding"])))
+            return false
+        }
+        clients[client] = .member(member, peer: peer)
+        reply(Notice.tooFast, to: client, effects: &effects)
+        return false
+    }
+
+    /// Chat or `/me`, after mute and slowmode. Encoded once straight from the member's
+    /// prefix and the received bytes, shared by every member's queue.
+    func speak(_ text: UnsafeRawBufferPointer, from client: ClientID, _ member: inout Member, peer: String,
+               asAction: Bool, now: RoomTime, effects: inout [RoomEffect]) {
         guard !text.isEmpty else { return }
-        let prefixCount = member.chatPrefix.count
-        let frame = FrameEncoder.frame(payloadLength: prefixCount + text.count) { payload in
-            member.chatPrefix.withUnsafeBytes { payload.copyMemory(from: $0) }
-            UnsafeMutableRawBufferPointer(rebasing: payload[prefixCount...]).copyMemory(from: text)
+        if let mute = activeMute(for: member, now: now) {
+            return reply(Notice.youAreMuted(secondsLeft: mute.expiresAt.map { $0 - now.unixSeconds }), to: client, effects: &effects)
+        }
+        if let slowmode = slowmodeSeconds, !member.isAdmin, let last = member.lastMessageAt {
+            let next = last + UInt64(slowmode) * 1_000_000_000
+            if now.nanoseconds < next {
+                let wait = Int64((next - now.nanoseconds + 999_999_999) / 1_000_000_000)
+                return reply(Notice.slowmodeWait(wait), to: client, effects: &effects)
+            }
+        }
+        member.lastMessageAt = now.nanoseconds
+        clients[client] = .member(member, peer: peer)
+
+        let frame: SharedBytes
+        if asAction {
+            frame = FrameEncoder.frame(Notice.action(member.nick, String(decoding: text, as: UTF8.self)))
+        } else {
+            let prefixCount = member.chatPrefix.count
+            let prefix = member.chatPrefix
+            frame = FrameEncoder.frame(payloadLength: prefixCount + text.count) { payload in
+                prefix.withUnsafeBytes { payload.copyMemory(from: $0) }
+                UnsafeMutableRawBufferPointer(rebasing: payload[prefixCount...]).copyMemory(from: text)
+            }
         }
         effects.append(.broadcast(frame, to: memberOrder))
         relayedMessageCount &+= 1
-        if configuration.logMessageBodies {
-            effects.append(.log(RoomLogRecord(level: .debug, event: "message",
-                                              message: "\(member.nick): \(String(decoding: text, as: UTF8.self))",
-                                              fields: ["chat_nick": member.nick, "chat_peer": peer])))
-        }
-    }
-
-    // MARK: Commands
-
-    private func runCommand(_ name: String, arguments: String, from client: ClientID, _ member: Member, peer: String, effects: inout [RoomEffect]) {
-        switch name {
-        case "kick", "ban":
-            guard member.isAdmin else {
-                return reply(Notice.adminOnly(name), to: client, effects: &effects)
+        if history.limit > 0 || configuration.logMessageBodies {
+            let line = asAction ? Notice.action(member.nick, String(decoding: text, as: UTF8.self))
+                                : member.nick + ": " + String(decoding: text, as: UTF8.self)
+            history.append(History.Entry(unixSeconds: now.unixSeconds, text: line, address: member.address))
+            if configuration.logMessageBodies {
+                effects.append(.log(RoomLogRecord(level: .debug, event: "message", message: line,
+                                                  fields: ["chat_nick": member.nick, "chat_peer": peer])))
             }
-            let targetNick = arguments.trimmingWhitespace()
-            guard !targetNick.isEmpty, !targetNick.contains(where: \.isWhitespace) else {
-                return reply(Notice.usage("/\(name) <nick>"), to: client, effects: &effects)
-            }
-            guard let targetID = nickIndex[Nickname.key(targetNick)],
-                  case let .member(target, targetPeer)? = clients[targetID] else {
-                return reply(Notice.noSuchMember(targetNick), to: client, effects: &effects)
-            }
-            guard targetID != client else {
-                return reply(Notice.cannotTargetYourself(name), to: client, effects: &effects)
-            }
-            if name == "kick" {
-                removeMember(targetID, target, effects: &effects)
-                effects.append(.send(FrameEncoder.frame(Notice.youWereKicked), to: targetID))
-                effects.append(.close(targetID, reason: "kicked by \(member.nick)"))
-                broadcast(Notice.kicked(target.nick), effects: &effects)
-                effects.append(.log(RoomLogRecord(level: .notice, event: "kick",
-                                                  message: "\(target.nick) was kicked by \(member.nick)",
-                                                  fields: ["chat_target": target.nick, "chat_by": member.nick,
-                                                           "chat_peer": targetPeer])))
-            } else {
-                guard target.address != member.address else {
-                    return reply(Notice.cannotBanOwnAddress(target.nick), to: client, effects: &effects)
-                }
-                bannedAddresses.insert(target.address)
-                effects.append(.durableStateChanged)
-                removeMember(targetID, target, effects: &effects)
-                effects.append(.send(FrameEncoder.frame(Notice.youWereBanned), to: targetID))
-                effects.append(.close(targetID, reason: "banned by \(member.nick)"))
-                broadcast(Notice.banned(target.nick), effects: &effects)
-                effects.append(.log(RoomLogRecord(level: .notice, event: "ban",
-                                                  message: "\(target.nick) (\(target.address)) was banned by \(member.nick)",
-                                                  fields: ["chat_target": target.nick, "chat_by": member.nick,
-                                                           "chat_peer": targetPeer, "chat_address": "\(target.address)"])))
-            }
-        default:
-            reply(Notice.unknownCommand(name), to: client, effects: &effects)
         }
     }
 
     // MARK: Helpers
 
-    private func reply(_ text: String, to client: ClientID, effects: inout [RoomEffect]) {
+    func reply(_ text: String, to client: ClientID, effects: inout [RoomEffect]) {
         effects.append(.send(FrameEncoder.frame(text), to: client))
     }
 
-    private func broadcast(_ text: String, effects: inout [RoomEffect]) {
+    func broadcast(_ text: String, effects: inout [RoomEffect]) {
         guard !memberOrder.isEmpty else { return }
         effects.append(.broadcast(FrameEncoder.frame(text), to: memberOrder))
     }
 
+    func member(named nick: String) -> (ClientID, Member, String)? {
+        guard let id = nickIndex[Nickname.key(nick)], case let .member(member, peer)? = clients[id] else { return nil }
+        return (id, member, peer)
+    }
+
     /// Swap-remove from the broadcast list: O(1), and the order of recipients within
     /// one broadcast does not affect the order each recipient sees.
-    private func removeMember(_ client: ClientID, _ member: Member, effects: inout [RoomEffect]) {
+    func removeMember(_ client: ClientID, _ member: Member) {
         clients[client] = nil
         nickIndex[Nickname.key(member.nick)] = nil
         let index = member.orderIndex
@@ -314,7 +460,7 @@ public final class Room {
         memberOrder.removeLast()
     }
 
-    private func leaveRecord(_ member: Member, peer: String, reason: String) -> RoomLogRecord {
+    func leaveRecord(_ member: Member, peer: String, reason: String) -> RoomLogRecord {
         RoomLogRecord(level: .info, event: "leave", message: "\(member.nick) left (\(reason))",
                       fields: ["chat_nick": member.nick, "chat_peer": peer, "chat_reason": reason])
     }

@@ -33,9 +33,9 @@ public struct Sanction: Equatable, Sendable {
         return false
     }
 
-    /// `127.0.0.2 (bob)` or `10.0.0.0/8`.
+    /// `bob (127.0.0.2)` or `10.0.0.0/8`.
     public var targetDescription: String {
-        if let nick { return "\(range) (\(nick))" }
+        if let nick { return "\(nick) (\(range))" }
         return "\(range)"
     }
 }

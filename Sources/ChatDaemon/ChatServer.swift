@@ -8,11 +8,12 @@ import Systemd
 
 /// Wires the Reactor (sockets) to the Room (rules): decodes each connection's bytes into
 /// frames, passes them to the Room with the time, and carries out the Room's effects.
-/// Also keeps the service manager informed: readiness, status, watchdog, reload, stop.
+/// Also keeps the service manager informed (readiness, status, watchdog, reload, stop),
+/// keeps the state directory, applies connection limits and serves the control socket.
 /// Everything runs on the reactor's thread, one event at a time.
 public final class ChatServer: ReactorDelegate {
     public enum StartError: Error, CustomStringConvertible {
-        case listen(SocketAddress, SystemCallError)
+        case listen(String, SystemCallError)
         case setup(SystemCallError)
         case inheritedSocket(name: String, fd: Int32)
         case configuration(String)
@@ -22,7 +23,7 @@ public final class ChatServer: ReactorDelegate {
             case let .listen(address, error): return "cannot listen on \(address): \(error)"
             case let .setup(error): return "cannot set up the event loop: \(error)"
             case let .inheritedSocket(name, fd):
-                return "socket \(name) (fd \(fd)) passed by systemd is not a listening TCP socket; check ListenStream= in the .socket unit"
+                return "socket \(name) (fd \(fd)) passed by systemd is not a listening stream socket; check ListenStream= in the .socket unit"
             case let .configuration(text): return text
             }
         }
@@ -36,62 +37,107 @@ public final class ChatServer: ReactorDelegate {
         }
     }
 
-    /// Per-connection decoding state. A class so the decoder can be fed in place while the
-    /// frames it yields change the session table.
+    /// Per-connection state. A class so the decoder can be fed in place while the frames
+    /// it yields change the session table.
     final class Session {
         var decoder: FrameDecoder
-        init(maximumFrameLength: Int) { decoder = FrameDecoder(maximumPayloadLength: maximumFrameLength) }
+        let address: IPAddress
+        init(maximumFrameLength: Int, address: IPAddress) {
+            decoder = FrameDecoder(maximumPayloadLength: maximumFrameLength)
+            self.address = address
+        }
     }
 
-    public let configuration: DaemonConfiguration
+    /// A chatroomctl connection: one request frame, one reply frame, then close.
+    final class ControlSession {
+        var decoder = FrameDecoder(maximumPayloadLength: 64 << 10)
+        let actor: String
+        init(actor: String) { self.actor = actor }
+    }
+
+    public private(set) var settings: Settings
+    private let reloadSettings: () throws(Settings.Invalid) -> Settings
+    private let environment: [String: String]
     public let reactor: Reactor
     public let room: Room
-    private let logger: Logger
+    private var logger: Logger
     private let notifier: ServiceNotifier
-    private let banStore: BanStore?
+    private let stateStore: StateStore?
+    private var limits: ConnectionLimits
+    private var controlAccess: ControlAccess
+    private var controlListener: ListenerID? = nil
+    private var controlPath: String? = nil
     private var sessions: [ConnectionID: Session] = [:]
+    private var controlSessions: [ConnectionID: ControlSession] = [:]
     private var effects: [RoomEffect] = []
+    private var controlReplies: [String] = []
     private var shuttingDown = false
     private var lastStatus = ""
     private var lastRelayedCount: UInt64 = 0
     private var lastStatusTime: UInt64 = 0
+    private var savedHistoryCount: UInt64 = 0
+    private let startedAt = MonotonicClock.now()
     public private(set) var boundAddresses: [SocketAddress] = []
 
-    public init(configuration: DaemonConfiguration, logger: Logger,
+    /// - Parameters:
+    ///   - reloadSettings: reads the configuration again (file, then the same flags), for SIGHUP.
+    ///   - environment: the process environment (`STATE_DIRECTORY`, `CREDENTIALS_DIRECTORY`, ...).
+    public init(settings: Settings, reloadSettings: @escaping () throws(Settings.Invalid) -> Settings,
+                environment: [String: String], logger: Logger,
                 notifier: ServiceNotifier = SystemdNotifier()) throws(StartError) {
-        self.configuration = configuration
+        self.settings = settings
+        self.reloadSettings = reloadSettings
+        self.environment = environment
         self.logger = logger
         self.notifier = notifier
         var reactorConfiguration = Reactor.Configuration()
-        reactorConfiguration.maximumQueuedBytes = configuration.maximumQueuedBytes
+        reactorConfiguration.maximumQueuedBytes = settings.maxSendQueueBytes
+        reactorConfiguration.pauseReadingAboveQueuedBytes = max(settings.maxSendQueueBytes / 4, 64 << 10)
         do {
             reactor = try Reactor(configuration: reactorConfiguration)
         } catch {
             throw .setup(error)
         }
-        let adminHash: AdminPasswordHash?
-        do {
-            adminHash = try configuration.adminPasswordSource.load()
-        } catch {
-            throw .configuration(error.description)
-        }
-        var bans: Set<IPAddress> = []
-        if let directory = configuration.stateDirectory {
-            let store = BanStore(directory: directory)
-            do { bans = try store.load() } catch { throw .configuration(error.description) }
-            banStore = store
+        let accounts: [String: any PasswordVerifier]
+        do { accounts = try settings.accounts(environment: environment) } catch { throw .configuration(error.message) }
+
+        var restored = StateStore.Loaded()
+        let stateDirectory = settings.stateDirectory ?? environment["STATE_DIRECTORY"].map { String($0.split(separator: ":").first ?? "") }
+        if let stateDirectory, !stateDirectory.isEmpty {
+            var isDirectory = stat()
+            guard stat(stateDirectory, &isDirectory) == 0, isDirectory.st_mode & S_IFMT == S_IFDIR else {
+                throw .configuration("state directory \(stateDirectory) does not exist")
+            }
+            let store = StateStore(directory: stateDirectory)
+            restored = store.load()
+            stateStore = store
         } else {
-            banStore = nil
+            stateStore = nil
         }
-        room = Room(configuration: Room.Configuration(adminPasswordHash: adminHash,
-                                                      logMessageBodies: configuration.logMessageBodies),
-                    bannedAddresses: bans)
+        limits = ConnectionLimits(maximumTotal: settings.maxConnections, maximumPerAddress: settings.maxConnectionsPerAddress)
+        controlAccess = ControlAccess(groupName: settings.controlGroup)
+        room = Room(configuration: Self.roomConfiguration(settings, accounts: accounts),
+                    sanctions: restored.sanctions, history: restored.history)
+        savedHistoryCount = 0
         reactor.delegate = self
+        for problem in restored.setAside {
+            log(.error, "state-unreadable", problem, ["chat_reason": problem])
+        }
+    }
+
+    static func roomConfiguration(_ settings: Settings, accounts: [String: any PasswordVerifier]) -> Room.Configuration {
+        Room.Configuration(accounts: accounts,
+                           logMessageBodies: Logger.Level(rawValue: settings.logLevel).map { $0 <= .debug } ?? false,
+                           historyLimit: settings.historyLines,
+                           floodRate: settings.floodRate, floodBurst: Double(settings.floodBurst),
+                           floodDisconnectAfter: settings.floodDisconnectAfter,
+                           handshakeTimeoutSeconds: settings.handshakeTimeout,
+                           slowmodeSeconds: settings.slowmode)
     }
 
     /// Takes over signals and opens the listeners: the ones systemd passed in if any
-    /// (binding nothing then), otherwise the configured addresses. After this the daemon
-    /// is ready to serve; `run()` reports readiness.
+    /// (binding nothing then), otherwise the configured addresses; and the control socket.
+    /// After this the daemon is ready to serve; `run()` reports readiness.
     public func start() throws(StartError) {
         signal(SIGPIPE, SIG_IGN)  // write errors come back as EPIPE instead of killing us
         do {
@@ -105,24 +151,47 @@ public final class ChatServer: ReactorDelegate {
                 guard Socket.isListeningStream(socket.fd) else { throw .inheritedSocket(name: socket.name, fd: socket.fd) }
                 try adopt(socket.fd, origin: "from systemd (\(socket.name))")
             }
-            return
+        } else {
+            try listenOnConfiguredAddresses()
         }
-        for address in configuration.listenAddresses {
+        try openControlSocket()
+    }
+
+    private func listenOnConfiguredAddresses() throws(StartError) {
+        let isDefault = settings.listen.isEmpty
+        let texts = isDefault ? ["[::]:12000"] : settings.listen
+        for text in texts {
+            let address: SocketAddress
+            do { address = try SocketAddress(parsing: text) } catch { throw .configuration("\(error)") }
             do {
                 try adopt(try Socket.listen(on: address), origin: "")
             } catch let error as SystemCallError {
-                if configuration.listenAddressesAreDefault, error.errno == EAFNOSUPPORT,
-                   let fallback = SocketAddress.ipv4("0.0.0.0", port: address.port) {
-                    logger.warning("IPv6 is unavailable; listening on IPv4 only")
-                    do { try adopt(try Socket.listen(on: fallback), origin: "") } catch let error as SystemCallError {
-                        throw .listen(fallback, error)
-                    } catch { throw error as! StartError }
-                } else {
-                    throw .listen(address, error)
+                guard isDefault, error.errno == EAFNOSUPPORT, let fallback = SocketAddress.ipv4("0.0.0.0", port: address.port) else {
+                    throw .listen(text, error)
                 }
+                logger.warning("IPv6 is unavailable; listening on IPv4 only")
+                do { try adopt(try Socket.listen(on: fallback), origin: "") } catch let error as SystemCallError {
+                    throw .listen("\(fallback)", error)
+                } catch { throw error as! StartError }
             } catch {
                 throw error as! StartError
             }
+        }
+    }
+
+    private func openControlSocket() throws(StartError) {
+        let path = settings.controlSocket ?? environment["RUNTIME_DIRECTORY"].map { String($0.split(separator: ":").first ?? "") + "/control" }
+        guard let path, path != "none" else { return }
+        do {
+            let fd = try Socket.listenUnix(path: path, mode: settings.controlGroup == nil ? 0o600 : 0o660)
+            if let group = settings.controlGroup, let entry = getgrnam(group) {
+                _ = chown(path, UInt32.max, entry.pointee.gr_gid)  // -1 keeps the owner
+            }
+            controlListener = try reactor.addListener(fd: fd)
+            controlPath = path
+            log(.info, "control-listen", "control socket at \(path)", ["chat_address": path])
+        } catch {
+            throw .setup(error)
         }
     }
 
@@ -140,18 +209,36 @@ public final class ChatServer: ReactorDelegate {
 
     /// Reports readiness, then runs until shutdown completes.
     public func run() {
-        if room.configuration.adminPasswordHash == nil {
-            logger.warning("Admin login is disabled: no admin password hash is configured. Make one with 'chatroomd hash-password' and pass it with --admin-password-hash, --admin-password-hash-file, $CHATROOMD_ADMIN_PASSWORD_HASH or the systemd credential admin-password-hash.")
+        if room.configuration.accounts.isEmpty {
+            logger.warning("Admin login is disabled: no admin account is configured. Make a hash with 'chatroomd hash-password' and set it with --admin-password-hash, an 'admin = NAME HASH' line in the configuration file, or the systemd credential admin-password-hash.")
         }
-        if room.banCount > 0 { logger.info("restored \(room.banCount) ban(s) from \(banStore?.path ?? "")") }
+        for (name, verifier) in room.configuration.accounts where verifier.isLegacy {
+            logger.warning("admin account '\(name)' uses an unsalted SHA-256 hash; replace it with a slow salted one from 'chatroomd hash-password'",
+                           metadata: ["chat_event": "legacy-password-hash", "chat_account": .string(name)])
+        }
+        if room.banCount + room.mutes.count > 0 || room.history.count > 0 {
+            logger.info("restored \(room.banCount) ban(s), \(room.mutes.count) mute(s) and \(room.history.count) history line(s) from \(stateStore?.directory ?? "")")
+        }
         lastStatusTime = MonotonicClock.now()
         lastStatus = statusLine(rate: 0)
         log(.info, "start", "chatroomd started")
         notifier.ready(status: lastStatus)
         startWatchdog()
-        repeatEvery(nanoseconds: 1_000_000_000) { [weak self] in self?.updateStatus() }
+        repeatEvery(nanoseconds: 1_000_000_000) { [weak self] in self?.everySecond() }
+        repeatEvery(nanoseconds: 5_000_000_000) { [weak self] in self?.saveHistoryIfChanged() }
         reactor.run()
+        saveHistoryIfChanged()
+        if let controlPath { unlink(controlPath) }
         log(.info, "stop", "chatroomd stopped")
+    }
+
+    // MARK: Time
+
+    private func everySecond() {
+        guard !shuttingDown else { return }
+        room.tick(now: now(), effects: &effects)
+        applyEffects()
+        updateStatus()
     }
 
     // MARK: Service manager
@@ -160,13 +247,11 @@ public final class ChatServer: ReactorDelegate {
         let members = room.memberCount
         let bans = room.banCount
         let tenths = Int((rate * 10).rounded())
-        let rateText = "\(tenths / 10).\(tenths % 10)"
-        return "\(members) member\(members == 1 ? "" : "s") online, \(rateText) msg/s relayed, \(bans) active ban\(bans == 1 ? "" : "s")"
+        return "\(members) member\(members == 1 ? "" : "s") online, \(tenths / 10).\(tenths % 10) msg/s relayed, \(bans) active ban\(bans == 1 ? "" : "s")"
     }
 
     /// At most once a second, and only when the text changed.
     private func updateStatus() {
-        guard !shuttingDown else { return }
         let now = MonotonicClock.now()
         let relayed = room.relayedMessageCount
         let seconds = Double(now - lastStatusTime) / 1e9
@@ -196,22 +281,49 @@ public final class ChatServer: ReactorDelegate {
         }
     }
 
-    /// SIGHUP: re-reads what can change at run time (the admin password hash), all or
-    /// nothing, without dropping anyone.
-    public func reload() {
+    /// SIGHUP or `chatroomctl reload`: reads the configuration again and applies it all or
+    /// nothing, without dropping anyone. Returns what happened, for the control reply.
+    @discardableResult
+    public func reload() -> String {
         notifier.reloading(monotonicMicroseconds: MonotonicClock.now() / 1000)
+        defer { notifier.ready(status: lastStatus) }
+        let next: Settings
+        let accounts: [String: any PasswordVerifier]
         do {
-            let hash = try configuration.adminPasswordSource.load()
-            var changed: [String] = []
-            if hash != room.configuration.adminPasswordHash { changed.append("admin-password-hash") }
-            room.configuration.adminPasswordHash = hash
-            log(.notice, "reload", changed.isEmpty ? "configuration reloaded; nothing changed" : "configuration reloaded; changed: \(changed.joined(separator: ", "))",
-                ["chat_changed": changed.joined(separator: ",")])
+            next = try reloadSettings()
+            accounts = try next.accounts(environment: environment)
         } catch {
-            log(.error, "reload-failed", "reload failed, keeping the running configuration: \(error.description)",
-                ["chat_reason": error.description])
+            log(.error, "reload-failed", "reload failed, keeping the running configuration: \(error.message)", ["chat_reason": error.message])
+            return "reload failed, keeping the running configuration: \(error.message)"
         }
-        notifier.ready(status: lastStatus)
+        let changed = next.changedKeys(from: settings)
+        let needRestart = changed.filter { key in Settings.option(key).map { !$0.reloadable } ?? false }
+        var applied = next
+        // Keys that only take effect at start keep their running values.
+        applied.listen = settings.listen
+        applied.stateDirectory = settings.stateDirectory
+        applied.logTarget = settings.logTarget
+        applied.maxSendQueueBytes = settings.maxSendQueueBytes
+        applied.controlSocket = settings.controlSocket
+        let slowmodeChanged = next.slowmode != settings.slowmode
+        settings = applied
+        var configuration = Self.roomConfiguration(settings, accounts: accounts)
+        if !slowmodeChanged { configuration.slowmodeSeconds = room.slowmodeSeconds }
+        room.configuration = configuration
+        if slowmodeChanged { room.applySlowmode(settings.slowmode, by: "configuration", effects: &effects) }
+        limits.maximumTotal = settings.maxConnections
+        limits.maximumPerAddress = settings.maxConnectionsPerAddress
+        controlAccess.groupName = settings.controlGroup
+        if let level = Logger.Level(rawValue: settings.logLevel) { logger.logLevel = level }
+        applyEffects()
+        for key in needRestart {
+            logger.warning("configuration key '\(key)' changed but only takes effect after a restart")
+        }
+        let applyingNow = changed.filter { !needRestart.contains($0) }
+        let summary = applyingNow.isEmpty ? "configuration reloaded; nothing changed" : "configuration reloaded; changed: \(applyingNow.joined(separator: ", "))"
+        log(.notice, "reload", summary, ["chat_changed": applyingNow.joined(separator: ","),
+                                         "chat_needs_restart": needRestart.joined(separator: ",")])
+        return summary + (needRestart.isEmpty ? "" : " (after a restart: \(needRestart.joined(separator: ", ")))")
     }
 
     // MARK: Shutdown
@@ -229,7 +341,9 @@ public final class ChatServer: ReactorDelegate {
         reactor.stopAccepting()
         room.shutdown(now: now(), effects: &effects)
         applyEffects()
-        reactor.schedule(afterNanoseconds: configuration.shutdownGraceNanoseconds) { [weak self] in
+        for connection in controlSessions.keys { reactor.close(connection, reason: "server shutting down") }
+        controlSessions.removeAll()
+        reactor.schedule(afterNanoseconds: UInt64(settings.shutdownGrace * 1e9)) { [weak self] in
             guard let self else { return }
             self.logger.warning("shutdown grace period over: dropping \(self.reactor.connectionCount) connection(s)")
             self.reactor.abortAll(reason: "shutdown grace period over")
@@ -245,22 +359,45 @@ public final class ChatServer: ReactorDelegate {
     // MARK: ReactorDelegate
 
     public func reactor(_ reactor: Reactor, accepted connection: ConnectionID, from peer: SocketAddress?, on listener: ListenerID) {
-        guard let peer else {
-            reactor.close(connection, reason: "peer address unavailable")
-            return
-        }
         if shuttingDown {
             reactor.close(connection, reason: "server shutting down")
             return
         }
-        sessions[connection] = Session(maximumFrameLength: configuration.maximumFrameLength)
-        room.connectionOpened(ClientID(connection.rawValue), address: IPAddress(peer), peer: peer.description,
-                              now: now(), effects: &effects)
+        if listener == controlListener {
+            acceptControl(connection)
+            return
+        }
+        guard let peer else {
+            reactor.close(connection, reason: "peer address unavailable")
+            return
+        }
+        let address = IPAddress(peer)
+        switch limits.admit(address) {
+        case .admitted:
+            break
+        case .serverFull:
+            refuseAtLimit(connection, peer: peer, "The server is full (\(limits.maximumTotal) connections); try again later.")
+            return
+        case .addressFull:
+            refuseAtLimit(connection, peer: peer, "Too many connections from your address (the limit is \(limits.maximumPerAddress)).")
+            return
+        }
+        sessions[connection] = Session(maximumFrameLength: settings.maxFrameBytes, address: address)
+        room.connectionOpened(ClientID(connection.rawValue), address: address, peer: peer.description, now: now(), effects: &effects)
         applyEffects()
     }
 
+    private func refuseAtLimit(_ connection: ConnectionID, peer: SocketAddress, _ text: String) {
+        reactor.send(FrameEncoder.frame(text), to: connection)
+        reactor.close(connection, reason: "connection limit")
+        log(.warning, "connection-limit", "refused \(peer): \(text)", ["chat_peer": "\(peer)", "chat_reason": text])
+    }
+
     public func reactor(_ reactor: Reactor, received bytes: UnsafeRawBufferPointer, on connection: ConnectionID) {
-        guard let session = sessions[connection] else { return }
+        guard let session = sessions[connection] else {
+            if let control = controlSessions[connection] { receiveControl(bytes, control, on: connection) }
+            return
+        }
         let client = ClientID(connection.rawValue)
         let time = now()
         do {
@@ -270,7 +407,6 @@ public final class ChatServer: ReactorDelegate {
                 return sessions[connection] != nil  // gone once the Room closed it
             }
         } catch let failure as FrameDecoder.Failure {
-            sessions[connection] = nil
             room.protocolViolation(client, description: failure.description, now: time, effects: &effects)
             applyEffects()
         } catch {
@@ -279,15 +415,22 @@ public final class ChatServer: ReactorDelegate {
     }
 
     public func reactor(_ reactor: Reactor, closed connection: ConnectionID, because reason: CloseReason) {
-        sessions[connection] = nil
+        controlSessions[connection] = nil
+        if let session = sessions.removeValue(forKey: connection) { limits.release(session.address) }
+        else if let address = closedAddresses.removeValue(forKey: connection) { limits.release(address) }
         if case .sendQueueExceeded = reason {
-            log(.warning, "send-queue-exceeded", "disconnected \(room.nick(of: ClientID(connection.rawValue)) ?? "\(connection)"): \(reason)",
-                ["chat_nick": room.nick(of: ClientID(connection.rawValue)) ?? "", "chat_reason": "\(reason)"])
+            let nick = room.nick(of: ClientID(connection.rawValue))
+            log(.warning, "send-queue-exceeded", "disconnected \(nick ?? "\(connection)"): \(reason)",
+                nick.map { ["chat_nick": $0, "chat_reason": "\(reason)"] } ?? ["chat_reason": "\(reason)"])
         }
         room.connectionClosed(ClientID(connection.rawValue), reason: reason.description, now: now(), effects: &effects)
         applyEffects()
         stopIfIdle()
     }
+
+    /// Addresses of connections the Room closed whose sockets are still lingering, so the
+    /// per-address count is released when the socket really goes.
+    private var closedAddresses: [ConnectionID: IPAddress] = [:]
 
     public func reactor(_ reactor: Reactor, received signal: Int32) {
         switch signal {
@@ -302,6 +445,53 @@ public final class ChatServer: ReactorDelegate {
         log(.error, "accept-paused", "out of descriptors, accepting paused briefly: \(error)", ["chat_reason": "\(error)"])
     }
 
+    // MARK: Control socket
+
+    private func acceptControl(_ connection: ConnectionID) {
+        guard let credentials = reactor.peerCredentials(connection),
+              controlAccess.allows(uid: credentials.uid, gid: credentials.gid) else {
+            let who = reactor.peerCredentials(connection).map { "uid \($0.uid)" } ?? "unknown peer"
+            reactor.send(FrameEncoder.frame("error: permission denied (root, the daemon's user or group \(settings.controlGroup ?? "(none configured)") only)"), to: connection)
+            reactor.close(connection, reason: "control access refused")
+            log(.warning, "control-refused", "refused a control connection from \(who)", ["chat_peer": who])
+            return
+        }
+        let user = ControlAccess.userName(credentials.uid) ?? "uid\(credentials.uid)"
+        controlSessions[connection] = ControlSession(actor: "chatroomctl:\(user)")
+    }
+
+    private func receiveControl(_ bytes: UnsafeRawBufferPointer, _ session: ControlSession, on connection: ConnectionID) {
+        var requests: [String] = []
+        do {
+            try session.decoder.feed(bytes) { payload in
+                requests.append(String(decoding: payload, as: UTF8.self))
+                return false  // one request per connection
+            }
+        } catch {
+            reactor.send(FrameEncoder.frame("error: \(error)"), to: connection)
+            reactor.close(connection, reason: "control protocol error")
+            controlSessions[connection] = nil
+            return
+        }
+        guard let request = requests.first else { return }
+        controlSessions[connection] = nil
+        let reply = ControlCommands.run(request, actor: session.actor, server: self)
+        reactor.send(FrameEncoder.frame(reply), to: connection)
+        reactor.close(connection, reason: "control request done")
+    }
+
+    /// Runs a Room moderation command for the operator; returns the Room's replies.
+    func runControl(_ command: String, arguments: String, actor: String) -> [String] {
+        controlReplies.removeAll()
+        room.control(command, arguments: arguments, actor: actor, now: now(), effects: &effects)
+        applyEffects()
+        return controlReplies
+    }
+
+    var connectionCount: Int { reactor.connectionCount }
+    var uptimeSeconds: Double { Double(MonotonicClock.now() - startedAt) / 1e9 }
+    func currentTime() -> RoomTime { now() }
+
     // MARK: Effects
 
     private func applyEffects() {
@@ -314,32 +504,52 @@ public final class ChatServer: ReactorDelegate {
                 for client in clients { reactor.send(frame, to: ConnectionID(rawValue: client.rawValue)) }
             case let .close(client, reason):
                 let connection = ConnectionID(rawValue: client.rawValue)
-                sessions[connection] = nil
+                if let session = sessions.removeValue(forKey: connection) { closedAddresses[connection] = session.address }
                 reactor.close(connection, reason: reason)
             case let .log(record):
                 logger.log(record)
             case .durableStateChanged:
-                saveBans()
+                saveSanctions()
+            case let .controlReply(text):
+                controlReplies.append(text)
             }
             index += 1
         }
         effects.removeAll(keepingCapacity: true)
     }
 
-    private func saveBans() {
-        guard let banStore else { return }
+    private func saveSanctions() {
+        guard let stateStore else { return }
         do {
-            try banStore.save(room.bannedAddressList)
+            try stateStore.save(sanctions: room.sanctions)
+            try stateStore.save(history: room.history.entries)  // a ban may have purged lines
+            savedHistoryCount = room.relayedMessageCount
         } catch {
             log(.error, "state-save-failed", error.description, ["chat_reason": error.description])
         }
     }
 
-    private func log(_ level: Logger.Level, _ event: String, _ message: String, _ fields: [String: String] = [:]) {
+    /// History changes with every message; it is saved every few seconds (and at stop)
+    /// rather than on every line, which would put an fsync on the relay path.
+    private func saveHistoryIfChanged() {
+        guard let stateStore, room.relayedMessageCount != savedHistoryCount else { return }
+        do {
+            try stateStore.save(history: room.history.entries)
+            savedHistoryCount = room.relayedMessageCount
+        } catch {
+            log(.error, "state-save-failed", error.description, ["chat_reason": error.description])
+        }
+    }
+
+    func log(_ level: Logger.Level, _ event: String, _ message: String, _ fields: [String: String] = [:]) {
         var metadata: Logger.Metadata = ["chat_event": .string(event)]
         for (key, value) in fields { metadata[key] = .string(value) }
         logger.log(level: level, "\(message)", metadata: metadata)
     }
 
-    private func now() -> RoomTime { RoomTime(nanoseconds: MonotonicClock.now()) }
+    private func now() -> RoomTime {
+        var wall = timespec()
+        clock_gettime(CLOCK_REALTIME, &wall)
+        return RoomTime(nanoseconds: MonotonicClock.now(), unixNanoseconds: Int64(wall.tv_sec) * 1_000_000_000 + Int64(wall.tv_nsec))
+    }
 }

@@ -23,6 +23,13 @@ public final class Reactor {
         public var acceptsPerWakeup: Int = 64
         /// Bytes written to one connection per turn, so one fast reader cannot starve the rest.
         public var writeBytesPerTurn: Int = 256 << 10
+        /// Backpressure: a connection whose own unsent output passes this stops being read
+        /// until the output drains below a quarter of it, so a peer that sends requests
+        /// without reading the answers is slowed down rather than buffered for.
+        public var pauseReadingAboveQueuedBytes: Int = 1 << 20
+        /// TCP keepalive on accepted sockets: idle seconds, probe interval, probe count,
+        /// so a vanished peer is noticed within minutes. Nil leaves the kernel default (off).
+        public var keepAlive: (idle: Int32, interval: Int32, count: Int32)? = (60, 10, 6)
 
         public init() {}
     }
@@ -44,6 +51,7 @@ public final class Reactor {
         var phase: Phase = .free
         var flushScheduled = false
         var closeScheduled = false
+        var readingPaused = false
         var interest: UInt32 = 0
         var queue = OutboundQueue()
         var closeReason: CloseReason? = nil
@@ -152,6 +160,10 @@ public final class Reactor {
             abort(index, .sendQueueExceeded(queuedBytes: queued, limit: configuration.maximumQueuedBytes))
             return
         }
+        if queued > configuration.pauseReadingAboveQueuedBytes && !slots[index].readingPaused {
+            slots[index].readingPaused = true
+            updateInterest(index)
+        }
         scheduleFlush(index)
     }
 
@@ -173,6 +185,12 @@ public final class Reactor {
         for index in slots.indices where slots[index].phase != .free {
             abort(index, .closeTimedOut(reason))
         }
+    }
+
+    /// The peer's process credentials on a Unix-domain connection (`SO_PEERCRED`).
+    public func peerCredentials(_ connection: ConnectionID) -> (pid: Int32, uid: UInt32, gid: UInt32)? {
+        guard let index = liveSlot(connection) else { return nil }
+        return Socket.peerCredentials(slots[index].fd)
     }
 
     public func queuedBytes(_ connection: ConnectionID) -> Int {
@@ -321,17 +339,19 @@ public final class Reactor {
             written += sent
             if sent < offered { break }  // the socket buffer is full
         }
-        if slots[index].queue.isEmpty {
-            setWriteInterest(index, false)
-            if slots[index].phase == .closing { beginLinger(index) }
-        } else {
-            setWriteInterest(index, true)
+        if slots[index].readingPaused && slots[index].queue.queuedBytes <= configuration.pauseReadingAboveQueuedBytes / 4 {
+            slots[index].readingPaused = false
         }
+        if slots[index].queue.isEmpty && slots[index].phase == .closing { beginLinger(index) }
+        updateInterest(index)
     }
 
-    private func setWriteInterest(_ index: Int, _ wanted: Bool) {
+    /// Input unless reading is paused, output while anything is queued.
+    private func updateInterest(_ index: Int) {
         let current = slots[index].interest
-        let desired = wanted ? current | CLINUX_EPOLLOUT : current & ~CLINUX_EPOLLOUT
+        var desired = CLINUX_EPOLLRDHUP
+        if !slots[index].readingPaused { desired |= CLINUX_EPOLLIN }
+        if !slots[index].queue.isEmpty { desired |= CLINUX_EPOLLOUT }
         guard desired != current else { return }
         let id = ConnectionID(slot: UInt32(index), generation: slots[index].generation)
         do {
@@ -346,6 +366,7 @@ public final class Reactor {
 
     private func beginLinger(_ index: Int) {
         slots[index].phase = .lingering
+        slots[index].readingPaused = false  // read until the peer's EOF
         _ = Glibc.shutdown(slots[index].fd, Int32(SHUT_WR))
     }
 
@@ -403,8 +424,16 @@ public final class Reactor {
                 }
             }
             guard case let .done((fd, peer)) = accepted else { return }
-            // Chat lines are small and latency matters more than packet count.
-            try? Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "setsockopt(TCP_NODELAY)")
+            if peer != nil {
+                // Chat lines are small and latency matters more than packet count.
+                try? Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "setsockopt(TCP_NODELAY)")
+                if let keepAlive = configuration.keepAlive {
+                    try? Socket.setOption(fd, SOL_SOCKET, SO_KEEPALIVE, 1, "setsockopt(SO_KEEPALIVE)")
+                    try? Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, keepAlive.idle, "setsockopt(TCP_KEEPIDLE)")
+                    try? Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL, keepAlive.interval, "setsockopt(TCP_KEEPINTVL)")
+                    try? Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, keepAlive.count, "setsockopt(TCP_KEEPCNT)")
+                }
+            }
             guard let id = register(fd) else {
                 closeDescriptor(fd)
                 continue

@@ -25,6 +25,43 @@ public enum Socket {
         return fd
     }
 
+    /// A non-blocking, close-on-exec Unix-domain listening socket at `path` with the given
+    /// permissions. A stale socket file from an earlier run is replaced.
+    public static func listenUnix(path: String, mode: mode_t = 0o660, backlog: Int32 = 64) throws(SystemCallError) -> Int32 {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard path.utf8.count < capacity else { throw SystemCallError("control socket path too long: \(path)", errno: ENAMETOOLONG) }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
+        }
+        let fd = try retryingInterrupts("socket(AF_UNIX)") {
+            Glibc.socket(AF_UNIX, CLINUX_SOCK_STREAM | CLINUX_SOCK_NONBLOCK | CLINUX_SOCK_CLOEXEC, 0)
+        }
+        do throws(SystemCallError) {
+            unlink(path)
+            _ = try retryingInterrupts("bind \(path)") {
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+                }
+            }
+            _ = try retryingInterrupts("chmod \(path)") { chmod(path, mode) }
+            _ = try retryingInterrupts("listen") { Glibc.listen(fd, backlog) }
+        } catch {
+            closeDescriptor(fd)
+            throw error
+        }
+        return fd
+    }
+
+    static func peerCredentials(_ fd: Int32) -> (pid: Int32, uid: UInt32, gid: UInt32)? {
+        var pid: Int32 = 0
+        var uid: UInt32 = 0
+        var gid: UInt32 = 0
+        guard clinux_peer_credentials(fd, &pid, &uid, &gid) == 0 else { return nil }
+        return (pid, uid, gid)
+    }
+
     /// Accepts one pending connection, non-blocking and close-on-exec from the start.
     static func accept(_ listener: Int32) throws(SystemCallError) -> NonBlocking<(Int32, SocketAddress?)> {
         var storage = sockaddr_storage()

@@ -27,7 +27,6 @@ struct NoticeTests {
         #expect(Notice.noSuchMember("zed") == "No member is called zed.")
         #expect(Notice.cannotTargetYourself("ban") == "You cannot /ban yourself.")
         #expect(Notice.protocolError("frame too large") == "Protocol error: frame too large.")
-        #expect(Notice.unknownCommand("foo")
-                == "Unknown command /foo. Commands: /kick <nick> and /ban <nick> (admin only); !DC leaves.")
+        #expect(Notice.unknownCommand("foo") == "Unknown command /foo. Type /help for the list.")
     }
 }

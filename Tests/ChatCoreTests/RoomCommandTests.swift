@@ -96,18 +96,17 @@ struct RoomCommandTests {
     }
 
     static let adminMistakes: [(String, String)] = [
-        ("/kick", "Usage: /kick <nick>"),
-        ("/ban", "Usage: /ban <nick>"),
-        ("/kick    ", "Usage: /kick <nick>"),
-        ("/kick alice bob", "Usage: /kick <nick>"),
-        ("/ban alice bob", "Usage: /ban <nick>"),
+        ("/kick", "Usage: /kick <nick> [reason]"),
+        ("/ban", "Usage: /ban <nick|address|cidr> [duration] [--purge] [reason]"),
+        ("/kick    ", "Usage: /kick <nick> [reason]"),
         ("/kick nobody", "No member is called nobody."),
-        ("/ban nobody", "No member is called nobody."),
+        ("/ban nobody", "nobody is neither a member's nickname nor an IP address or CIDR range."),
+        ("/ban 10.0.0.300", "10.0.0.300 is neither a member's nickname nor an IP address or CIDR range."),
         ("/kick greeter", "No member is called greeter."),
         ("/kick admin", "You cannot /kick yourself."),
         ("/ban ADMIN", "You cannot /ban yourself."),
-        ("/foo", "Unknown command /foo. Commands: /kick <nick> and /ban <nick> (admin only); !DC leaves."),
-        ("/quit", "Unknown command /quit. Commands: /kick <nick> and /ban <nick> (admin only); !DC leaves."),
+        ("/foo", "Unknown command /foo. Type /help for the list."),
+        ("/quit", "Unknown command /quit. Type /help for the list."),
     ]
 
     @Test(arguments: adminMistakes)
@@ -126,7 +125,10 @@ struct RoomCommandTests {
         ("/KICK admin", "Only an admin can use /kick."),
         ("/kick", "Only an admin can use /kick."),
         ("/ban alice", "Only an admin can use /ban."),
-        ("/help", "Unknown command /help. Commands: /kick <nick> and /ban <nick> (admin only); !DC leaves."),
+        ("/mute bob", "Only an admin can use /mute."),
+        ("/slowmode 5", "Only an admin can use /slowmode."),
+        ("/bans", "Only an admin can use /bans."),
+        ("/frobnicate", "Unknown command /frobnicate. Type /help for the list."),
     ]
 
     @Test(arguments: memberAttempts)
@@ -178,7 +180,7 @@ struct RoomCommandTests {
         #expect(ban.event == "ban")
         #expect(ban.level == .notice)
         #expect(ban.fields == ["chat_target": "bob", "chat_by": "admin", "chat_peer": "10.0.0.3:40003",
-                               "chat_address": "10.0.0.3"])
+                               "chat_address": "10.0.0.3", "chat_kind": "ban", "chat_duration": "permanent"])
         #expect(ban.message == "bob (10.0.0.3) was banned by admin")
     }
 

@@ -42,6 +42,8 @@ final class RoomDriver {
     private(set) var logs: [RoomLogRecord] = []
     /// The close reasons of the last event, by connection label.
     private(set) var closeReasons: [String: String] = [:]
+    /// Replies to the operator (`Room.control`) of the last event.
+    private(set) var controlReplies: [String] = []
 
     static let secret = "secret"
 
@@ -129,6 +131,7 @@ final class RoomDriver {
         event(&effects)
         logs = []
         closeReasons = [:]
+        controlReplies = []
         var outs: [Out] = []
         for effect in effects {
             switch effect {
@@ -144,6 +147,8 @@ final class RoomDriver {
                 logs.append(record)
             case .durableStateChanged:
                 outs.append(.saveState)
+            case let .controlReply(text):
+                controlReplies.append(text)
             }
         }
         return outs

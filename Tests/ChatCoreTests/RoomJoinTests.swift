@@ -31,8 +31,10 @@ struct RoomJoinTests {
         room.open("lurker")
         #expect(room.room.nick(of: room.id("lurker")) == nil)
         #expect(room.receive("alice", "hi") == [.broadcast("alice: hi", to: ["alice"])])
+        // What the lurker missed reaches it as history once it joins, not live.
         #expect(room.join("bob") == [
             .send(Self.connected, to: "bob"),
+            .send("[history 00:00:00Z] alice: hi", to: "bob"),
             .broadcast("bob has joined the chat!", to: ["alice", "bob"]),
         ])
     }

@@ -93,9 +93,9 @@ struct RoomLifecycleTests {
     @Test func adminLogins_areLogged_andFailuresLoggedOnce() {
         let room = RoomDriver()
         room.joinAdmin()
-        #expect(room.logs.map(\.summary) == ["admin-login chat_nick=admin chat_peer=10.0.0.1:40001"])
+        #expect(room.logs.map(\.summary) == ["admin-login chat_account=admin chat_nick=admin chat_peer=10.0.0.1:40001"])
         room.joinAdmin("mallory", password: "wrong")
-        #expect(room.logs.map(\.summary) == ["admin-login-failed chat_peer=10.0.0.2:40002 chat_reason=incorrect password"])
+        #expect(room.logs.map(\.summary) == ["admin-login-failed chat_account=admin chat_failures=1 chat_peer=10.0.0.2:40002 chat_reason=incorrect password"])
         #expect(room.logs.first?.level == .warning)
 
         let disabled = RoomDriver(adminPassword: nil)
@@ -117,7 +117,7 @@ struct RoomLifecycleTests {
         room.joinAdmin()
         room.receive("admin", "/ban alice")
         room.open("back", address: room.address("alice"))
-        #expect(room.logs.map(\.summary) == ["banned-connection-refused chat_peer=10.0.0.1:40006"])
+        #expect(room.logs.map(\.summary) == ["banned-connection-refused chat_address=10.0.0.1 chat_peer=10.0.0.1:40006"])
         #expect(room.logs.first?.level == .notice)
     }
 

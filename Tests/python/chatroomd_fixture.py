@@ -65,9 +65,15 @@ class Daemon:
 
     # MARK: Lifecycle
 
+    # These suites check the seed's behaviour byte for byte, so the features it never
+    # had stay out of the way: no history replay on join (it would come between
+    # "Connected to the server" and the join line), and flood control loose enough for
+    # bursts of test traffic. Both features have tests of their own.
+    SEED_BEHAVIOUR = ["--history-lines", "0", "--flood-burst", "1000", "--flood-rate", "1000"]
+
     def start(self):
         args = [chatroomd_binary(), "--listen", f"{LOOPBACK}:0",
-                "--admin-password-hash", ADMIN_PASSWORD_HASH] + self.extra_args
+                "--admin-password-hash", ADMIN_PASSWORD_HASH] + self.SEED_BEHAVIOUR + self.extra_args
         env = dict(os.environ)
         env.pop("CHATROOMD_ADMIN_PASSWORD_HASH", None)
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

@@ -188,7 +188,7 @@ class ServiceManagerProtocolTests(unittest.TestCase):
         result = subprocess.run(["/bin/sh", "-c", f'exec 3<&{fd}; LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"', "sh", DAEMON],
                                 env=env, pass_fds=(fd,), stdin=subprocess.DEVNULL, capture_output=True, timeout=20)
         self.assertEqual(result.returncode, 78, result.stderr.decode())
-        self.assertIn("not a listening TCP socket", result.stderr.decode())
+        self.assertIn("not a listening stream socket", result.stderr.decode())
 
     def test_bans_survive_a_restart_through_the_state_directory(self):
         state = tempfile.TemporaryDirectory()
@@ -207,7 +207,7 @@ class ServiceManagerProtocolTests(unittest.TestCase):
         self.assertEqual(read_frame(admin, deadline), "mallory has joined the chat!")
         admin.sendall(frame("/ban mallory"))
         self.assertEqual(read_frame(admin, deadline), "mallory has been banned from the server.")
-        self.assertIn("127.0.0.2", Path(state.name, "bans").read_text())
+        self.assertIn("127.0.0.2", Path(state.name, "sanctions.json").read_text())
         admin.close()
         target.close()
         self.process.send_signal(signal.SIGTERM)

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <termios.h>
 #include <poll.h>
+#include <stddef.h>
 
 // Swift imports these as enum cases or not at all; plain ints are simpler to combine.
 static const int CLINUX_SOCK_STREAM = SOCK_STREAM;
@@ -41,5 +42,16 @@ int clinux_block_signals(const int *signals, int count);
 int clinux_unblock_signals(const int *signals, int count);
 // Returns the signal number read, 0 when none is pending, -1 on error.
 int clinux_signalfd_read(int fd);
+
+
+// SO_PEERCRED (struct ucred needs _GNU_SOURCE, which Swift's Glibc import lacks).
+int clinux_peer_credentials(int fd, int *pid, unsigned int *uid, unsigned int *gid);
+
+// libcrypt (libxcrypt): the /etc/shadow hash formats (yescrypt, sha512-crypt, ...).
+// Returns 1 if `password` hashes to `hash`, 0 if not, -1 if the hash is not usable.
+int clinux_crypt_matches(const char *password, const char *hash);
+// Writes a fresh salted hash of `password` with the method `prefix` ("$y$" yescrypt,
+// "$6$" sha512-crypt) into `out`. Returns 0 on success, -1 on failure.
+int clinux_crypt_new_hash(const char *password, const char *prefix, char *out, size_t size);
 
 #endif

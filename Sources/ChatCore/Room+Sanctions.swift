@@ -1,0 +1,254 @@
+import ChatProtocol
+
+/// Who performs a moderation action: an admin member, or the local operator through
+/// the control socket (`chatroomctl:<user>`). Every action is logged with it.
+struct Moderator {
+    let name: String
+    /// The admin's own connection and address, for replies and self-protection checks.
+    let client: ClientID?
+    let address: IPAddress?
+}
+
+extension Room {
+    // MARK: Matching
+
+    func activeBan(for address: IPAddress, now: RoomTime? = nil) -> Sanction? {
+        sanctions.first { sanction in
+            sanction.kind == .ban && sanction.range.contains(address) && !(now.map { sanction.isExpired(at: $0.unixSeconds) } ?? false)
+        }
+    }
+
+    func activeMute(for member: Member, now: RoomTime) -> Sanction? {
+        sanctions.first { sanction in
+            sanction.kind == .mute && !sanction.isExpired(at: now.unixSeconds)
+                && (sanction.range.contains(member.address) || sanction.nick.map(Nickname.key) == Nickname.key(member.nick))
+        }
+    }
+
+    // MARK: Expiry
+
+    func expireSanctions(now: RoomTime, effects: inout [RoomEffect]) {
+        let expired = sanctions.filter { $0.isExpired(at: now.unixSeconds) }
+        guard !expired.isEmpty else { return }
+        sanctions.removeAll { $0.isExpired(at: now.unixSeconds) }
+        for sanction in expired {
+            switch sanction.kind {
+            case .ban: broadcast(Notice.banExpired(sanction.targetDescription), effects: &effects)
+            case .mute: broadcast(Notice.muteExpired(sanction.nick ?? "\(sanction.range)"), effects: &effects)
+            }
+            effects.append(.log(sanctionRecord(sanction.kind == .ban ? "ban-expired" : "mute-expired", sanction, by: "expiry",
+                                               message: "The \(sanction.kind.rawValue) on \(sanction.targetDescription) expired")))
+        }
+        effects.append(.durableStateChanged)
+    }
+
+    // MARK: Actions
+
+    func kick(_ targetNick: String, reason: String?, by moderator: Moderator, effects: inout [RoomEffect]) {
+        guard let (targetID, target, targetPeer) = member(named: targetNick) else {
+            return tell(moderator, Notice.noSuchMember(targetNick), effects: &effects)
+        }
+        guard targetID != moderator.client else { return tell(moderator, Notice.cannotTargetYourself("kick"), effects: &effects) }
+        removeMember(targetID, target)
+        effects.append(.send(FrameEncoder.frame(Notice.youWereKicked(reason: reason)), to: targetID))
+        effects.append(.close(targetID, reason: "kicked by \(moderator.name)" + (reason.map { ": \($0)" } ?? "")))
+        broadcast(Notice.kicked(target.nick, reason: reason), effects: &effects)
+        var fields = ["chat_target": target.nick, "chat_by": moderator.name, "chat_peer": targetPeer]
+        if let reason { fields["chat_reason"] = reason }
+        effects.append(.log(RoomLogRecord(level: .notice, event: "kick",
+                                          message: "\(target.nick) was kicked by \(moderator.name)" + (reason.map { ": \($0)" } ?? ""),
+                                          fields: fields)))
+        if moderator.client == nil { tell(moderator, "Kicked \(target.nick).", effects: &effects) }
+    }
+
+    /// Bans a member's address, or an address or range given directly. Everyone
+    /// connected from inside the range is disconnected; `purge` also removes their lines
+    /// from the history.
+    func ban(_ targetText: String, seconds: Int64?, reason: String?, purge: Bool, by moderator: Moderator,
+             now: RoomTime, effects: inout [RoomEffect]) {
+        let range: IPRange
+        var nick: String? = nil
+        var targetPeer: String? = nil
+        if let online = member(named: targetText) {
+            range = IPRange(online.1.address)
+            nick = online.1.nick
+            targetPeer = online.2
+            if online.0 == moderator.client { return tell(moderator, Notice.cannotTargetYourself("ban"), effects: &effects) }
+            if let own = moderator.address, range.contains(own) {
+                return tell(moderator, Notice.cannotBanOwnAddress(online.1.nick), effects: &effects)
+            }
+        } else if let parsed = IPRange(parsing: targetText) {
+            range = parsed
+            if let own = moderator.address, range.contains(own) {
+                return tell(moderator, Notice.cannotBanOwnRange(range), effects: &effects)
+            }
+        } else {
+            return tell(moderator, Notice.noSuchTarget(targetText), effects: &effects)
+        }
+        sanctions.removeAll { $0.kind == .ban && $0.range == range }
+        let sanction = Sanction(kind: .ban, range: range, nick: nick, reason: reason, setBy: moderator.name,
+                                setAt: now.unixSeconds, expiresAt: seconds.map { now.unixSeconds + $0 })
+        sanctions.append(sanction)
+        effects.append(.durableStateChanged)
+
+        var removedNicks: [String] = []
+        for id in memberOrder where id != moderator.client {
+            guard case let .member(victim, _)? = clients[id], range.contains(victim.address) else { continue }
+            removedNicks.append(victim.nick)
+        }
+        for victimNick in removedNicks {
+            guard let (id, victim, _) = member(named: victimNick) else { continue }
+            removeMember(id, victim)
+            effects.append(.send(FrameEncoder.frame(Notice.youWereBanned(seconds: seconds, reason: reason)), to: id))
+            effects.append(.close(id, reason: "banned by \(moderator.name)" + (reason.map { ": \($0)" } ?? "")))
+            broadcast(Notice.banned(victim.nick, seconds: seconds, reason: reason), effects: &effects)
+        }
+        for (id, state) in clients {
+            guard case let .greeting(address, _, _) = state, range.contains(address) else { continue }
+            clients[id] = nil
+            effects.append(.send(FrameEncoder.frame(Notice.addressBanned), to: id))
+            effects.append(.close(id, reason: "address banned"))
+        }
+        var purged = 0
+        if purge { purged = history.purge(range) }
+        var record = sanctionRecord("ban", sanction, by: moderator.name,
+                                    message: "\(sanction.targetDescription) was banned by \(moderator.name)"
+                                        + (seconds.map { " for \(SanctionDuration.format(seconds: $0))" } ?? "")
+                                        + (reason.map { ": \($0)" } ?? ""))
+        if purge { record = record.adding(["chat_purged": "\(purged)"]) }
+        if let targetPeer { record = record.adding(["chat_peer": targetPeer]) }
+        effects.append(.log(record))
+        if moderator.client == nil || removedNicks.isEmpty {
+            tell(moderator, "Banned \(sanction.targetDescription)" + (seconds.map { " for \(SanctionDuration.format(seconds: $0))" } ?? "")
+                 + (removedNicks.isEmpty ? "." : "; disconnected \(removedNicks.joined(separator: ", ")).")
+                 + (purge ? " Purged \(purged) history line(s)." : ""), effects: &effects)
+        }
+    }
+
+    func unban(_ targetText: String, by moderator: Moderator, effects: inout [RoomEffect]) {
+        let lifted: [Sanction]
+        if let range = IPRange(parsing: targetText) {
+            lifted = sanctions.filter { $0.kind == .ban && ($0.range == range || (range.isSingleAddress && $0.range.contains(range.network))) }
+        } else {
+            lifted = sanctions.filter { $0.kind == .ban && $0.nick.map(Nickname.key) == Nickname.key(targetText) }
+        }
+        guard !lifted.isEmpty else { return tell(moderator, Notice.noBanMatches(targetText), effects: &effects) }
+        sanctions.removeAll { candidate in lifted.contains(candidate) }
+        for sanction in lifted {
+            broadcast(Notice.banLifted(sanction.targetDescription, by: moderator.name), effects: &effects)
+            effects.append(.log(sanctionRecord("unban", sanction, by: moderator.name,
+                                               message: "The ban on \(sanction.targetDescription) was lifted by \(moderator.name)")))
+        }
+        effects.append(.durableStateChanged)
+        if moderator.client == nil || memberOrder.isEmpty {
+            tell(moderator, "Lifted \(lifted.count) ban(s).", effects: &effects)
+        }
+    }
+
+    func mute(_ targetNick: String, seconds: Int64?, reason: String?, by moderator: Moderator, now: RoomTime,
+              effects: inout [RoomEffect]) {
+        guard let (targetID, target, _) = member(named: targetNick) else {
+            return tell(moderator, Notice.noSuchMember(targetNick), effects: &effects)
+        }
+        guard targetID != moderator.client else { return tell(moderator, Notice.cannotTargetYourself("mute"), effects: &effects) }
+        sanctions.removeAll { $0.kind == .mute && ($0.range.contains(target.address) || $0.nick.map(Nickname.key) == Nickname.key(target.nick)) }
+        let sanction = Sanction(kind: .mute, range: IPRange(target.address), nick: target.nick, reason: reason,
+                                setBy: moderator.name, setAt: now.unixSeconds, expiresAt: seconds.map { now.unixSeconds + $0 })
+        sanctions.append(sanction)
+        effects.append(.durableStateChanged)
+        effects.append(.send(FrameEncoder.frame(Notice.youWereMuted(seconds: seconds, reason: reason)), to: targetID))
+        let others = memberOrder.filter { $0 != targetID }
+        if !others.isEmpty {
+            effects.append(.broadcast(FrameEncoder.frame(Notice.muted(target.nick, seconds: seconds, reason: reason)), to: others))
+        }
+        effects.append(.log(sanctionRecord("mute", sanction, by: moderator.name,
+                                           message: "\(target.nick) was muted by \(moderator.name)"
+                                               + (seconds.map { " for \(SanctionDuration.format(seconds: $0))" } ?? "")
+                                               + (reason.map { ": \($0)" } ?? ""))))
+        if moderator.client == nil { tell(moderator, "Muted \(target.nick).", effects: &effects) }
+    }
+
+    func unmute(_ targetNick: String, by moderator: Moderator, effects: inout [RoomEffect]) {
+        let online = member(named: targetNick)
+        let lifted = sanctions.filter { sanction in
+            sanction.kind == .mute && (sanction.nick.map(Nickname.key) == Nickname.key(targetNick)
+                                       || (online.map { sanction.range.contains($0.1.address) } ?? false))
+        }
+        guard !lifted.isEmpty else { return tell(moderator, Notice.notMuted(targetNick), effects: &effects) }
+        sanctions.removeAll { candidate in lifted.contains(candidate) }
+        let nick = online?.1.nick ?? targetNick
+        broadcast(Notice.unmuted(nick, by: moderator.name), effects: &effects)
+        for sanction in lifted {
+            effects.append(.log(sanctionRecord("unmute", sanction, by: moderator.name, message: "\(nick) was unmuted by \(moderator.name)")))
+        }
+        effects.append(.durableStateChanged)
+        if moderator.client == nil { tell(moderator, "Unmuted \(nick).", effects: &effects) }
+    }
+
+    func setSlowmode(_ seconds: Int?, by moderator: Moderator, effects: inout [RoomEffect]) {
+        slowmodeSeconds = seconds
+        broadcast(seconds.map(Notice.slowmodeOn) ?? Notice.slowmodeOff, effects: &effects)
+        effects.append(.log(RoomLogRecord(level: .notice, event: "slowmode",
+                                          message: seconds.map { "Slowmode set to \($0) s by \(moderator.name)" } ?? "Slowmode turned off by \(moderator.name)",
+                                          fields: ["chat_by": moderator.name, "chat_duration": seconds.map(String.init) ?? "off"])))
+        if moderator.client == nil || memberOrder.isEmpty {
+            tell(moderator, seconds.map { "Slowmode is on (\($0) s)." } ?? "Slowmode is off.", effects: &effects)
+        }
+    }
+
+    /// One line per sanction, for `/bans` and `chatroomctl bans`.
+    func sanctionLines(now: RoomTime) -> [String] {
+        let active = sanctions.filter { !$0.isExpired(at: now.unixSeconds) }
+        if active.isEmpty { return ["No active bans or mutes."] }
+        var lines: [String] = []
+        for kind in [Sanction.Kind.ban, .mute] {
+            let list = active.filter { $0.kind == kind }
+            guard !list.isEmpty else { continue }
+            lines.append("\(kind == .ban ? "Bans" : "Mutes") (\(list.count)):")
+            for sanction in list {
+                let left = sanction.expiresAt.map { "\(SanctionDuration.format(seconds: $0 - now.unixSeconds)) left" } ?? "permanent"
+                lines.append("  \(sanction.targetDescription) by \(sanction.setBy), \(left)" + (sanction.reason.map { ": \($0)" } ?? ""))
+            }
+        }
+        return lines
+    }
+
+    func tell(_ moderator: Moderator, _ text: String, effects: inout [RoomEffect]) {
+        guard let client = moderator.client else {
+            effects.append(.controlReply(text))
+            return
+        }
+        reply(text, to: client, effects: &effects)
+    }
+
+    func sanctionRecord(_ event: String, _ sanction: Sanction, by actor: String, message: String) -> RoomLogRecord {
+        var fields = ["chat_by": actor, "chat_address": "\(sanction.range)", "chat_kind": sanction.kind.rawValue]
+        if let nick = sanction.nick { fields["chat_target"] = nick } else { fields["chat_target"] = "\(sanction.range)" }
+        if let reason = sanction.reason { fields["chat_reason"] = reason }
+        if let expiresAt = sanction.expiresAt {
+            fields["chat_expires"] = "\(expiresAt)"
+            fields["chat_duration"] = "\(expiresAt - sanction.setAt)"
+        } else {
+            fields["chat_duration"] = "permanent"
+        }
+        return RoomLogRecord(level: .notice, event: event, message: message, fields: fields)
+    }
+}
+
+extension RoomLogRecord {
+    func adding(_ extra: [String: String]) -> RoomLogRecord {
+        RoomLogRecord(level: level, event: event, message: message, fields: fields.merging(extra) { $1 })
+    }
+}
+
+extension Room {
+    /// Slowmode changed by the configuration (a reload), announced like `/slowmode`.
+    public func applySlowmode(_ seconds: Int?, by actor: String, effects: inout [RoomEffect]) {
+        guard seconds != slowmodeSeconds else { return }
+        slowmodeSeconds = seconds
+        broadcast(seconds.map(Notice.slowmodeOn) ?? Notice.slowmodeOff, effects: &effects)
+        effects.append(.log(RoomLogRecord(level: .notice, event: "slowmode",
+                                          message: seconds.map { "Slowmode set to \($0) s by \(actor)" } ?? "Slowmode turned off by \(actor)",
+                                          fields: ["chat_by": actor, "chat_duration": seconds.map(String.init) ?? "off"])))
+    }
+}

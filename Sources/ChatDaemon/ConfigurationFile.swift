@@ -1,0 +1,72 @@
+/// The configuration file: one `key = value` per line, `#` starts a comment, blank lines
+/// are ignored. Keys are the long command-line flags without `--`; a key may repeat only
+/// where the flag does (`listen`, `admin`). Errors name `file:line`.
+///
+///     listen = [::]:12000
+///     admin = alice $y$j9T$...        # account name, then its hash
+///     history-lines = 50
+public struct ConfigurationFile: Sendable {
+    public struct Entry: Equatable, Sendable {
+        public let key: String
+        public let value: String
+        public let line: Int
+    }
+
+    public struct ParseError: Error, CustomStringConvertible, Equatable {
+        public let path: String
+        public let line: Int
+        public let message: String
+        public var description: String { "\(path):\(line): \(message)" }
+    }
+
+    public let path: String
+    public let entries: [Entry]
+
+    public init(path: String, text: String) throws(ParseError) {
+        self.path = path
+        var entries: [Entry] = []
+        var number = 0
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            number += 1
+            var line = Substring(rawLine)
+            if line.hasSuffix("\r") { line = line.dropLast() }
+            if let hash = Self.commentStart(line) { line = line[..<hash] }
+            let trimmed = line.trimmingWhitespace()
+            if trimmed.isEmpty { continue }
+            guard let equals = trimmed.firstIndex(of: "=") else {
+                throw ParseError(path: path, line: number, message: "expected 'key = value', got '\(trimmed)'")
+            }
+            let key = trimmed[..<equals].trimmingWhitespace().lowercased()
+            let value = trimmed[trimmed.index(after: equals)...].trimmingWhitespace()
+            guard !key.isEmpty else { throw ParseError(path: path, line: number, message: "missing key before '='") }
+            guard key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+                throw ParseError(path: path, line: number, message: "invalid key '\(key)'")
+            }
+            entries.append(Entry(key: key, value: Self.unquote(value), line: number))
+        }
+        self.entries = entries
+    }
+
+    /// A `#` starts a comment at the start of a line or after whitespace, so values such
+    /// as password hashes may contain `#`.
+    private static func commentStart(_ line: Substring) -> Substring.Index? {
+        var previous: Character = " "
+        for index in line.indices {
+            if line[index] == "#" && previous.isWhitespace { return index }
+            previous = line[index]
+        }
+        return nil
+    }
+
+    private static func unquote(_ value: String) -> String {
+        if value.count >= 2, value.first == "\"", value.last == "\"" { return String(value.dropFirst().dropLast()) }
+        return value
+    }
+}
+
+extension StringProtocol {
+    func trimmingWhitespace() -> String {
+        guard let start = firstIndex(where: { !$0.isWhitespace }), let end = lastIndex(where: { !$0.isWhitespace }) else { return "" }
+        return String(self[start...end])
+    }
+}

@@ -1,0 +1,35 @@
+import ChatCore
+import CLinux
+
+/// A password hash in one of the `/etc/shadow` formats (yescrypt `$y$`, sha512-crypt
+/// `$6$`, ...), checked with libcrypt's `crypt_r`: slow and salted, as admin passwords
+/// on an unencrypted protocol deserve.
+public struct CryptPasswordHash: PasswordVerifier, Equatable {
+    public let encoded: String
+
+    public init?(_ encoded: String) {
+        let text = encoded.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard text.hasPrefix("$"), clinux_crypt_matches("", text) >= 0 else { return nil }
+        self.encoded = text
+    }
+
+    public func verify(password: String) -> Bool { clinux_crypt_matches(password, encoded) == 1 }
+    public var isLegacy: Bool { false }
+
+    /// A new yescrypt hash, the default of `mkpasswd` and Debian's `/etc/shadow`.
+    public static func make(password: String) -> CryptPasswordHash? {
+        var buffer = [CChar](repeating: 0, count: 512)
+        guard clinux_crypt_new_hash(password, "$y$", &buffer, buffer.count) == 0 else { return nil }
+        return CryptPasswordHash(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+}
+
+/// Reads any hash format chatroomd accepts.
+public enum PasswordHashFormat {
+    public static func parse(_ text: String) -> (any PasswordVerifier)? {
+        if let modern = CryptPasswordHash(text) { return modern }
+        return AdminPasswordHash(hex: text)
+    }
+}
+
+import Foundation
