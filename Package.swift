@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "chatroomd", targets: ["chatroomd"]),
         .executable(name: "chatroom", targets: ["chatroom"]),
         .executable(name: "chatroom-bench", targets: ["chatroom-bench"]),
+        .executable(name: "chatroomctl", targets: ["chatroomctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -53,6 +54,11 @@ let package = Package(
             "ChatClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Administration over the local control socket.
+        .executableTarget(name: "chatroomctl", dependencies: [
+            "ChatProtocol", "Bytes", "Terminal",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         // Load generator for `make bench`: many connections from one process on the Reactor.
         .executableTarget(name: "chatroom-bench", dependencies: [
             "Reactor", "ChatProtocol", "Bytes", "CLinux",
@@ -66,7 +72,7 @@ let package = Package(
             "Systemd",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "ChatDaemonTests", dependencies: ["ChatProtocol", "Bytes", "CLinux"]),
+        .testTarget(name: "ChatDaemonTests", dependencies: ["ChatDaemon", "ChatCore", "ChatProtocol", "Bytes", "CLinux"]),
     ],
     swiftLanguageModes: [.v6]
 )

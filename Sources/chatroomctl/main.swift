@@ -1,0 +1,2 @@
+// chatroomctl: placeholder until the control client lands.
+print("chatroomctl: not implemented yet")
