@@ -41,6 +41,7 @@ release: deps
 install: release
 	install -Dm755 $(RELEASE_BIN)/chatroomd $(DESTDIR)$(PREFIX)/bin/chatroomd
 	install -Dm755 $(RELEASE_BIN)/chatroom $(DESTDIR)$(PREFIX)/bin/chatroom
+	install -Dm755 $(RELEASE_BIN)/chatroomctl $(DESTDIR)$(PREFIX)/bin/chatroomctl
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CATALOGDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man1
 	sed 's|/usr/bin/chatroomd|$(PREFIX)/bin/chatroomd|' packaging/chatroomd.service > $(DESTDIR)$(UNITDIR)/chatroomd.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/chatroomd.service
@@ -49,6 +50,9 @@ install: release
 	install -m644 packaging/chatroomd.8 $(DESTDIR)$(MANDIR)/man8/chatroomd.8
 	install -m644 packaging/chatroom.1 $(DESTDIR)$(MANDIR)/man1/chatroom.1
 	install -d -m755 $(DESTDIR)/etc/chatroomd
+	# Configuration and the credential file are the operator's: never overwritten.
+	[ -e $(DESTDIR)/etc/chatroomd/chatroomd.conf ] || install -m644 packaging/chatroomd.conf $(DESTDIR)/etc/chatroomd/chatroomd.conf
+	[ -e $(DESTDIR)/etc/chatroomd/admin-password-hash ] || (umask 077 && echo '!' > $(DESTDIR)/etc/chatroomd/admin-password-hash)
 
 # Builds release and runs the daemon in the foreground on port 12000.
 # Admin login: export CHATROOMD_ADMIN_PASSWORD_HASH=$$(.build/release/chatroomd hash-password)

@@ -32,7 +32,7 @@ cleanup() {
 trap cleanup EXIT
 
 # The admin password used inside, and its hash (the credential).
-admin_hash=$(printf %s 's3cret-admin' | sha256sum | cut -d' ' -f1)
+admin_hash=$(printf '%s\n' 's3cret-admin' | "$stage/usr/bin/chatroomd" hash-password)
 message_ids=$(sed -n 's/^ *"\([a-z-]*\)": "\([0-9a-f]\{32\}\)",$/\1=\2/p' "$root/Sources/ChatDaemon/ChatEvent.swift" | paste -sd, -)
 unit_dir=$(pkg-config systemd --variable=systemdsystemunitdir 2>/dev/null || echo /lib/systemd/system)
 

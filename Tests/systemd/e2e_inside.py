@@ -190,9 +190,9 @@ def main():
     alice.expect("mallory has been banned from the server.", "alice sees the ban")
     admin.expect("mallory has been banned from the server.", "admin sees the ban")
     mallory.close()
-    bans_path = "/var/lib/chatroomd/bans"
+    bans_path = "/var/lib/chatroomd/sanctions.json"
     bans = wait_until(lambda: os.path.exists(bans_path) and open(bans_path).read())
-    check(bool(bans) and "127.0.0.2" in bans, "the ban was written to the StateDirectory (/var/lib/chatroomd/bans)", repr(bans))
+    check(bool(bans) and "127.0.0.2" in bans, "the ban was written to the StateDirectory (/var/lib/chatroomd/sanctions.json)", repr(bans)[:300])
     check(os.path.realpath("/var/lib/chatroomd").startswith("/var/lib/private/"), "the state directory is DynamicUser's private one")
 
     # 2. Structured journal entries with CHAT_* fields and MESSAGE_IDs.
