@@ -46,6 +46,8 @@ install: release
 	sed 's|/usr/bin/chatroomd|$(PREFIX)/bin/chatroomd|' packaging/chatroomd.service > $(DESTDIR)$(UNITDIR)/chatroomd.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/chatroomd.service
 	install -m644 packaging/chatroomd.socket $(DESTDIR)$(UNITDIR)/chatroomd.socket
+	sed 's|/usr/bin/chatroomd|$(PREFIX)/bin/chatroomd|' packaging/chatroomd-standalone.service > $(DESTDIR)$(UNITDIR)/chatroomd-standalone.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/chatroomd-standalone.service
 	install -m644 packaging/chatroomd.catalog $(DESTDIR)$(CATALOGDIR)/chatroomd.catalog
 	install -m644 packaging/chatroomd.8 $(DESTDIR)$(MANDIR)/man8/chatroomd.8
 	install -m644 packaging/chatroom.1 $(DESTDIR)$(MANDIR)/man1/chatroom.1

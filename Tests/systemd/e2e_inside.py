@@ -133,8 +133,10 @@ def find_entry(**fields):
 
 def main():
     # 7. The shipped units verify cleanly.
-    verify = run("systemd-analyze", "verify", f"{UNIT_DIR}/chatroomd.service", f"{UNIT_DIR}/chatroomd.socket")
-    check(verify.returncode == 0 and verify.stderr.strip() == "", "systemd-analyze verify of chatroomd.service and chatroomd.socket is clean",
+    verify = run("systemd-analyze", "verify", f"{UNIT_DIR}/chatroomd.service", f"{UNIT_DIR}/chatroomd.socket",
+                 f"{UNIT_DIR}/chatroomd-standalone.service")
+    check(verify.returncode == 0 and verify.stderr.strip() == "",
+          "systemd-analyze verify of chatroomd.service, chatroomd.socket and chatroomd-standalone.service is clean",
           verify.stdout + verify.stderr)
 
     # 6. Exposure of the shipped unit.
@@ -142,6 +144,10 @@ def main():
     match = re.search(r"Overall exposure level for chatroomd.service: ([0-9.]+)", security.stdout)
     exposure = float(match.group(1)) if match else 99
     check(exposure <= 1.0, f"systemd-analyze security --offline=true exposure {exposure} <= 1.0", security.stdout[-400:])
+    security = run("systemd-analyze", "security", "--offline=true", "--no-pager", f"{UNIT_DIR}/chatroomd-standalone.service")
+    match = re.search(r"Overall exposure level for chatroomd-standalone.service: ([0-9.]+)", security.stdout)
+    exposure = float(match.group(1)) if match else 99
+    check(exposure <= 1.5, f"the self-binding unit's exposure {exposure} <= 1.5", security.stdout[-400:])
 
     # 1. Socket activation: the socket is listening, the service is not running yet.
     run("systemctl", "start", "chatroomd.socket", check_exit=True)
@@ -253,6 +259,17 @@ def main():
     check(stopper.wait(timeout=30) == 0, "systemctl stop returns success")
     check(show("chatroomd.service", "ActiveState") == "inactive", "chatroomd.service is inactive after stop")
     check(find_entry(CHAT_EVENT="stop") is not None, "the clean stop is logged")
+
+    # The variant that binds its own sockets: readiness after bind, and it serves.
+    run("systemctl", "stop", "chatroomd.socket", check_exit=True)
+    started = run("systemctl", "start", "chatroomd-standalone.service")
+    check(started.returncode == 0 and show("chatroomd-standalone.service", "SubState") == "running",
+          "chatroomd-standalone.service starts (READY=1 after binding [::]:12000)", started.stderr)
+    dave = join("dave")
+    dave.send("standalone works")
+    dave.expect("dave: standalone works", "a member chats through the self-binding unit")
+    dave.close()
+    check(run("systemctl", "stop", "chatroomd-standalone.service").returncode == 0, "the self-binding unit stops cleanly")
 
     print(f"e2e: {passed} passed, {failed} failed", flush=True)
     return 1 if failed else 0
