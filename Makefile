@@ -66,10 +66,12 @@ test: build
 
 test-swift:
 	CHATROOMD_BIN=$(CURDIR)/$(DEBUG_BIN)/chatroomd CHATROOM_BIN=$(CURDIR)/$(DEBUG_BIN)/chatroom \
+	  CHATROOMCTL_BIN=$(CURDIR)/$(DEBUG_BIN)/chatroomctl \
 	  $(SWIFT) test
 
 test-python:
 	CHATROOMD_BIN=$(CURDIR)/$(DEBUG_BIN)/chatroomd CHATROOM_BIN=$(CURDIR)/$(DEBUG_BIN)/chatroom \
+	  CHATROOMCTL_BIN=$(CURDIR)/$(DEBUG_BIN)/chatroomctl \
 	  python3 -m unittest discover -s Tests/python -p 'test_*.py' -v
 
 # chatroomd installed into a real systemd booted in fresh namespaces (Tests/systemd).
@@ -83,6 +85,19 @@ test-systemd:
 # and journal fields work on this machine.
 test-sandbox:
 	Tests/systemd/selftest.sh
+
+# Load test (chatroom-bench, docs/benchmarks.md): fanout 100/1 and 1000/10 closed loop,
+# 100 members at 1000 msg/s, 10000 idle members, churn and never-reading members, each
+# against a fresh release daemon on 127.0.0.1. About two minutes; rewrites the results
+# section of docs/benchmarks.md. More members or longer runs: BENCH_ARGS='--idle-members 19000'.
+BENCH_ARGS ?=
+.PHONY: bench bench-quick
+bench: release
+	$(RELEASE_BIN)/chatroom-bench suite --spawn $(RELEASE_BIN)/chatroomd --markdown docs/benchmarks.md $(BENCH_ARGS)
+
+# The same set, short (about 20 s), writing nothing: a smoke test of the bench itself.
+bench-quick: release
+	$(RELEASE_BIN)/chatroom-bench suite --quick --spawn $(RELEASE_BIN)/chatroomd $(BENCH_ARGS)
 
 clean:
 	rm -rf .build

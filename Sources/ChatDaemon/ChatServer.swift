@@ -64,7 +64,7 @@ public final class ChatServer: ReactorDelegate {
     private let notifier: ServiceNotifier
     private let stateStore: StateStore?
     private var limits: ConnectionLimits
-    private var controlAccess: ControlAccess
+    private let controlAccess: ControlAccess
     private var controlListener: ListenerID? = nil
     private var controlPath: String? = nil
     private var sessions: [ConnectionID: Session] = [:]
@@ -305,6 +305,7 @@ public final class ChatServer: ReactorDelegate {
         applied.logTarget = settings.logTarget
         applied.maxSendQueueBytes = settings.maxSendQueueBytes
         applied.controlSocket = settings.controlSocket
+        applied.controlGroup = settings.controlGroup
         let slowmodeChanged = next.slowmode != settings.slowmode
         settings = applied
         var configuration = Self.roomConfiguration(settings, accounts: accounts)
@@ -313,7 +314,6 @@ public final class ChatServer: ReactorDelegate {
         if slowmodeChanged { room.applySlowmode(settings.slowmode, by: "configuration", effects: &effects) }
         limits.maximumTotal = settings.maxConnections
         limits.maximumPerAddress = settings.maxConnectionsPerAddress
-        controlAccess.groupName = settings.controlGroup
         if let level = Logger.Level(rawValue: settings.logLevel) { logger.logLevel = level }
         applyEffects()
         for key in needRestart {
@@ -458,6 +458,11 @@ public final class ChatServer: ReactorDelegate {
         }
         let user = ControlAccess.userName(credentials.uid) ?? "uid\(credentials.uid)"
         controlSessions[connection] = ControlSession(actor: "chatroomctl:\(user)")
+        // A request is one small frame; a client that does not finish it is dropped.
+        reactor.schedule(afterNanoseconds: 10_000_000_000) { [weak self] in
+            guard let self, self.controlSessions.removeValue(forKey: connection) != nil else { return }
+            self.reactor.close(connection, reason: "control request timed out")
+        }
     }
 
     private func receiveControl(_ bytes: UnsafeRawBufferPointer, _ session: ControlSession, on connection: ConnectionID) {

@@ -155,8 +155,8 @@ public struct Settings: Equatable, Sendable {
             settings.controlSocket = value
         },
         Option(key: "control-group", valueName: "GROUP",
-               help: "Besides root (and the daemon's own user), members of this group may use the control socket.",
-               repeats: false, reloadable: true) { value, settings throws(Invalid) in
+               help: "Besides root (and the daemon's own user), members of this group may use the control socket (its mode and group are set when it opens, so a change needs a restart).",
+               repeats: false, reloadable: false) { value, settings throws(Invalid) in
             guard getgrnam(value) != nil else { throw Invalid(message: "control-group: no group called '\(value)'") }
             settings.controlGroup = value
         },

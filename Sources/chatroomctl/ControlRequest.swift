@@ -1,0 +1,47 @@
+import ArgumentParser
+import Glibc
+
+/// A subcommand that is one request to the daemon: `[--json] COMMAND ARGUMENTS`.
+protocol ControlRequest: ParsableCommand {
+    var options: ControlOptions { get }
+    /// The command and its arguments, as the daemon reads them.
+    var words: [String] { get }
+}
+
+extension ControlRequest {
+    func run() throws {
+        let json = options.json
+        let path = options.socketPath
+        let request = (json ? ["--json"] : []) + words
+        let reply: ControlReply
+        do {
+            reply = ControlReply(text: try ControlConnection.exchange(request.joined(separator: " "), path: path), json: json)
+        } catch {
+            writeStandardError("chatroomctl: \(error.message)\n")
+            throw ExitCode(error.exitCode)
+        }
+        switch reply.outcome {
+        case .success:
+            print(reply.text)
+        case .failure:
+            if json { print(reply.text) } else { writeStandardError(reply.text + "\n") }
+            throw ExitCode(1)
+        case .permissionDenied:
+            writeStandardError("chatroomctl: \(path): \(reply.text)\n")
+            throw ExitCode(ControlConnection.Failure.permissionDeniedExitCode)
+        }
+    }
+}
+
+func writeStandardError(_ text: String) {
+    var text = text
+    text.withUTF8 { bytes in
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(STDERR_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            offset += written
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import ArgumentParser
+
+/// Subcommands that act on the room exactly like an admin's /command.
+extension Chatroomctl {
+    struct Kick: ControlRequest {
+        static let configuration = CommandConfiguration(
+            abstract: "Disconnect a member.", discussion: "Example: chatroomctl kick bob stop shouting")
+        @OptionGroup var options: ControlOptions
+        @Argument(help: "The member's nickname.") var nick: String
+        @Argument(help: "Why, shown to the room.") var reason: [String] = []
+        var words: [String] { ["kick", nick] + reason }
+    }
+
+    struct Ban: ControlRequest {
+        static let configuration = CommandConfiguration(
+            abstract: "Ban a member's address, an address or a CIDR range, and disconnect everyone inside it.",
+            discussion: """
+                The first word after the target is a duration if it reads as one (30s 10m 2h 7d 1h30m); \
+                without one the ban is permanent. The rest is the reason.
+                Examples: chatroomctl ban 127.0.0.2 10m spamming
+                          chatroomctl ban bob --purge 1h
+                """)
+        @OptionGroup var options: ControlOptions
+        @Argument(help: "A nickname online, an address, or a CIDR range.") var target: String
+        @Flag(help: "Also remove the banned addresses' lines from the history.") var purge = false
+        @Argument(help: ArgumentHelp("An optional duration, then the reason.", valueName: "duration-and-reason"))
+        var rest: [String] = []
+        var words: [String] { ["ban", target] + (purge ? ["--purge"] : []) + rest }
+    }
+
+    struct Unban: ControlRequest {
+        static let configuration = CommandConfiguration(abstract: "Lift the bans on an address, a range, or a nickname.")
+        @OptionGroup var options: ControlOptions
+        @Argument(help: "An address, a CIDR range, or the nickname a ban was set on.") var target: String
+        var words: [String] { ["unban", target] }
+    }
+
+    struct Mute: ControlRequest {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop a member from speaking.",
+            discussion: "The first word after the nickname is a duration if it reads as one; the rest is the reason.")
+        @OptionGroup var options: ControlOptions
+        @Argument(help: "The member's nickname.") var nick: String
+        @Argument(help: ArgumentHelp("An optional duration, then the reason.", valueName: "duration-and-reason"))
+        var rest: [String] = []
+        var words: [String] { ["mute", nick] + rest }
+    }
+
+    struct Unmute: ControlRequest {
+        static let configuration = CommandConfiguration(abstract: "Let a muted member speak again.")
+        @OptionGroup var options: ControlOptions
+        @Argument(help: "The member's nickname.") var nick: String
+        var words: [String] { ["unmute", nick] }
+    }
+
+    struct Slowmode: ControlRequest {
+        static let configuration = CommandConfiguration(abstract: "Allow each member one message per interval, or turn that off.")
+        @OptionGroup var options: ControlOptions
+        @Argument(help: ArgumentHelp("Seconds or a duration (at most 1d), or off.", valueName: "seconds|off"))
+        var interval: String
+        var words: [String] { ["slowmode", interval] }
+    }
+
+    struct Say: ControlRequest {
+        static let configuration = CommandConfiguration(
+            abstract: "Send a server notice to the room; members see it as [server] <text>.")
+        @OptionGroup var options: ControlOptions
+        @Argument(help: "The notice.") var text: [String]
+
+        func validate() throws {
+            if text.allSatisfy({ $0.allSatisfy(\.isWhitespace) }) { throw ValidationError("nothing to say") }
+            if text.contains(where: { $0.contains(where: \.isNewline) }) { throw ValidationError("the notice must be one line") }
+        }
+
+        var words: [String] { ["say"] + text }
+    }
+}

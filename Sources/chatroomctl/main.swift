@@ -1,2 +1,0 @@
-// chatroomctl: placeholder until the control client lands.
-print("chatroomctl: not implemented yet")
