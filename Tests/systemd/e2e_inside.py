@@ -104,11 +104,22 @@ class Client:
 
 
 def join(nick, source="127.0.0.1"):
+    """Joins; the history replayed between the welcome and the join line is kept in
+    `client.history`."""
     client = Client(source)
     client.send(f"NICK:{nick}")
     client.expect("Connected to the server", f"{nick} joins")
-    client.expect(f"{nick} has joined the chat!", f"{nick} sees their own join")
-    return client
+    client.history = []
+    while True:
+        try:
+            line = client.receive()
+        except (TimeoutError, OSError) as error:
+            line = f"<{error}>"
+        if line is not None and line.startswith("[history "):
+            client.history.append(line)
+            continue
+        check(line == f"{nick} has joined the chat!", f"{nick} sees their own join", f"got {line!r}")
+        return client
 
 
 def journal_entries():
@@ -228,6 +239,16 @@ def main():
     alice.expect("alice: after reload", "alice is still connected after the reload")
     admin.expect("alice: after reload", "admin is still connected after the reload")
 
+    # chatroomctl over the control socket in the RuntimeDirectory, as root.
+    who = run("chatroomctl", "--json", "who")
+    check(who.returncode == 0 and '"nick":"alice"' in who.stdout, "chatroomctl who lists alice through /run/chatroomd/control",
+          who.stdout + who.stderr)
+    said = run("chatroomctl", "say", "maintenance soon")
+    check(said.returncode == 0, "chatroomctl say succeeds", said.stdout + said.stderr)
+    alice.expect("[server] maintenance soon", "alice receives the server notice")
+    admin.expect("[server] maintenance soon", "admin receives the server notice")
+    check(find_entry(CHAT_EVENT="say", CHAT_BY="chatroomctl:root") is not None, "the journal names chatroomctl:root as the actor")
+
     # 4. Watchdog: a stopped main loop is killed and restarted.
     old_pid = show("chatroomd.service", "MainPID")
     os.kill(int(old_pid), 19)  # SIGSTOP
@@ -241,7 +262,8 @@ def main():
     alice.close()
     admin.close()
     carol = join("carol")
-    check(True, "a client can join again after the restart")
+    check(any(line.endswith("alice: hello from alice") for line in carol.history),
+          "history survived the restart (history.json in the state directory)", repr(carol.history))
     banned = Client(source="127.0.0.2")
     banned.send("NICK:innocent")
     banned.expect("You are banned from this server.", "the ban survived the restart (state directory)")
