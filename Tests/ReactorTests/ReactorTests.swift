@@ -154,6 +154,33 @@ struct ReactorTests {
         #expect(fixture.reactor.connectionCount == 0)
     }
 
+    @Test func peerThatSendsButDoesNotRead_isPausedInsteadOfBuffered() throws {
+        var configuration = Reactor.Configuration()
+        configuration.maximumQueuedBytes = 4 << 20
+        configuration.pauseReadingAboveQueuedBytes = 256 << 10
+        let fixture = try Fixture(configuration: configuration)
+        // An echo service that answers every byte with 64 bytes: the output outgrows the input.
+        let reply = SharedBytes.make(count: 64 << 10) { $0.initializeMemory(as: UInt8.self, repeating: 1) }
+        fixture.recorder.onReceive = { reactor, id, bytes in
+            for _ in 0..<max(bytes.count / 1024, 1) { reactor.send(reply, to: id) }
+        }
+        let (fd, id) = try fixture.connect()
+        defer { close(fd) }
+        let chunk = [UInt8](repeating: 7, count: 16 << 10)
+        var sent = 0
+        // Keep writing (never reading) until the kernel's buffers are full both ways:
+        // the reactor must have stopped reading us, not grown its queue without bound.
+        try fixture.pump(until: "the peer's writes block", timeout: 10) {
+            let n = chunk.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n > 0 { sent += n }
+            return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+        }
+        for _ in 0..<20 { fixture.reactor.runOnce(maximumWaitNanoseconds: 5_000_000) }
+        #expect(fixture.recorder.closed.isEmpty, "paused, not disconnected")
+        #expect(fixture.reactor.queuedBytes(id) < configuration.maximumQueuedBytes)
+        #expect((fixture.recorder.received[id]?.count ?? 0) < sent, "part of the input is still unread in the kernel")
+    }
+
     @Test func peerEOF_isReportedOnce_asPeerClosed() throws {
         let fixture = try Fixture()
         let (fd, id) = try fixture.connect()
