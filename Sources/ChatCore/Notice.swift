@@ -44,6 +44,9 @@ public enum Notice {
     public static func cannotBanOwnAddress(_ nick: String) -> String {
         "\(nick) connects from your own address; banning it would lock you out too."
     }
+    public static func cannotMuteOwnAddress(_ nick: String) -> String {
+        "\(nick) connects from your own address; muting it would mute you too."
+    }
     public static func cannotBanOwnRange(_ range: IPRange) -> String {
         "\(range) includes your own address; banning it would lock you out too."
     }

@@ -87,7 +87,7 @@ extension Room {
         }
         sanctions.removeAll { $0.kind == .ban && $0.range == range }
         let sanction = Sanction(kind: .ban, range: range, nick: nick, reason: reason, setBy: moderator.name,
-                                setAt: now.unixSeconds, expiresAt: seconds.map { now.unixSeconds + $0 })
+                                setAt: now.unixSeconds, expiresAt: seconds.map { Self.expiry(now.unixSeconds, plus: $0) })
         sanctions.append(sanction)
         effects.append(.durableStateChanged)
 
@@ -103,8 +103,11 @@ extension Room {
             effects.append(.close(id, reason: "banned by \(moderator.name)" + (reason.map { ": \($0)" } ?? "")))
             broadcast(Notice.banned(victim.nick, seconds: seconds, reason: reason), effects: &effects)
         }
-        for (id, state) in clients {
-            guard case let .greeting(address, _, _) = state, range.contains(address) else { continue }
+        let greeters = clients.compactMap { id, state -> ClientID? in
+            guard case let .greeting(address, _, _) = state, range.contains(address) else { return nil }
+            return id
+        }
+        for id in greeters.sorted(by: { $0.rawValue < $1.rawValue }) {
             clients[id] = nil
             effects.append(.send(FrameEncoder.frame(Notice.addressBanned), to: id))
             effects.append(.close(id, reason: "address banned"))
@@ -151,9 +154,13 @@ extension Room {
             return tell(moderator, Notice.noSuchMember(targetNick), effects: &effects)
         }
         guard targetID != moderator.client else { return tell(moderator, Notice.cannotTargetYourself("mute"), effects: &effects) }
+        // A mute holds the target's address: on the moderator's own address it would mute them too.
+        if let own = moderator.address, IPRange(target.address).contains(own) {
+            return tell(moderator, Notice.cannotMuteOwnAddress(target.nick), effects: &effects)
+        }
         sanctions.removeAll { $0.kind == .mute && ($0.range.contains(target.address) || $0.nick.map(Nickname.key) == Nickname.key(target.nick)) }
         let sanction = Sanction(kind: .mute, range: IPRange(target.address), nick: target.nick, reason: reason,
-                                setBy: moderator.name, setAt: now.unixSeconds, expiresAt: seconds.map { now.unixSeconds + $0 })
+                                setBy: moderator.name, setAt: now.unixSeconds, expiresAt: seconds.map { Self.expiry(now.unixSeconds, plus: $0) })
         sanctions.append(sanction)
         effects.append(.durableStateChanged)
         effects.append(.send(FrameEncoder.frame(Notice.youWereMuted(seconds: seconds, reason: reason)), to: targetID))
@@ -211,6 +218,12 @@ extension Room {
             }
         }
         return lines
+    }
+
+    /// `now + seconds`, saturating: a huge typed duration must not trap.
+    static func expiry(_ now: Int64, plus seconds: Int64) -> Int64 {
+        let (sum, overflow) = now.addingReportingOverflow(seconds)
+        return overflow ? Int64.max : sum
     }
 
     func tell(_ moderator: Moderator, _ text: String, effects: inout [RoomEffect]) {

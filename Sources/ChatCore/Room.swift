@@ -227,8 +227,14 @@ public final class Room {
     public func tick(now: RoomTime, effects: inout [RoomEffect]) {
         expireSanctions(now: now, effects: &effects)
         let deadline = UInt64(configuration.handshakeTimeoutSeconds * 1e9)
-        for (client, state) in clients {
-            guard case let .greeting(_, peer, openedAt) = state, now.nanoseconds >= openedAt + deadline else { continue }
+        // Sorted, so the same events give the same effects in the same order (a Dictionary's
+        // order differs from run to run).
+        let due = clients.compactMap { client, state -> ClientID? in
+            guard case let .greeting(_, _, openedAt) = state, now.nanoseconds >= openedAt + deadline else { return nil }
+            return client
+        }
+        for client in due.sorted(by: { $0.rawValue < $1.rawValue }) {
+            guard case let .greeting(_, peer, _)? = clients[client] else { continue }
             clients[client] = nil
             effects.append(.send(FrameEncoder.frame(Notice.handshakeTimedOut), to: client))
             effects.append(.close(client, reason: "handshake timed out"))

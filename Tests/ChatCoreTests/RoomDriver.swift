@@ -47,12 +47,37 @@ final class RoomDriver {
 
     static let secret = "secret"
 
-    init(adminPassword: String? = RoomDriver.secret, logMessageBodies: Bool = false,
-         bannedAddresses: Set<IPAddress> = []) {
-        room = Room(configuration: .init(adminPasswordHash: adminPassword.map(AdminPasswordHash.of(password:)),
-                                         logMessageBodies: logMessageBodies),
-                    bannedAddresses: bannedAddresses)
+    convenience init(adminPassword: String? = RoomDriver.secret, logMessageBodies: Bool = false,
+                     bannedAddresses: Set<IPAddress> = []) {
+        self.init(configuration: .init(adminPasswordHash: adminPassword.map(AdminPasswordHash.of(password:)),
+                                       logMessageBodies: logMessageBodies),
+                  bannedAddresses: bannedAddresses)
     }
+
+    /// A Room with any configuration, restored sanctions and history, starting at `now`.
+    init(configuration: Room.Configuration, sanctions: [Sanction] = [], history: [History.Entry] = [],
+         bannedAddresses: Set<IPAddress> = [], now: RoomTime = .zero) {
+        room = Room(configuration: configuration, sanctions: sanctions, history: history, bannedAddresses: bannedAddresses)
+        self.now = now
+    }
+
+    /// A configuration with the admin account `admin:secret` and whatever else is given.
+    static func configuration(accounts: [String: any PasswordVerifier] = [:], historyLimit: Int = 50,
+                              floodRate: Double = 10, floodBurst: Double = 20, floodDisconnectAfter: Int = 100,
+                              handshakeTimeoutSeconds: Double = 10, slowmodeSeconds: Int? = nil) -> Room.Configuration {
+        Room.Configuration(adminPasswordHash: AdminPasswordHash.of(password: secret), accounts: accounts,
+                           historyLimit: historyLimit, floodRate: floodRate, floodBurst: floodBurst,
+                           floodDisconnectAfter: floodDisconnectAfter, handshakeTimeoutSeconds: handshakeTimeoutSeconds,
+                           slowmodeSeconds: slowmodeSeconds)
+    }
+
+    /// 2023-11-14 22:13:20 UTC on the wall clock (1_700_000_000), 1000 s on the monotonic one.
+    static let wallStart = RoomTime(nanoseconds: 1_000_000_000_000, unixNanoseconds: 1_700_000_000_000_000_000)
+    /// The operator's actor name in `Room.control`.
+    static let operatorActor = "chatroomctl:root"
+
+    /// Moves both clocks forward.
+    func advance(_ seconds: Double) { now = now.adding(seconds: seconds) }
 
     func id(_ label: String) -> ClientID {
         guard let id = ids[label] else { preconditionFailure("no connection called \(label)") }
@@ -71,8 +96,19 @@ final class RoomDriver {
         labels[id] = label
         let address = address ?? IPAddress(v4: 10, 0, 0, UInt8(truncatingIfNeeded: id.rawValue))
         addresses[label] = address
-        return run { room.connectionOpened(id, address: address, peer: "\(address):\(40000 + id.rawValue)", now: now, effects: &$0) }
+        return run { room.connectionOpened(id, address: address, peer: Self.peer(address, id), now: now, effects: &$0) }
     }
+
+    /// The peer text the driver gives a connection: `10.0.0.2:40002`, `[2001:db8::1]:40005`.
+    static func peer(_ address: IPAddress, _ id: ClientID) -> String {
+        switch address {
+        case .v4: return "\(address):\(40000 + id.rawValue)"
+        case .v6: return "[\(address)]:\(40000 + id.rawValue)"
+        }
+    }
+
+    /// The peer text of the connection called `label`.
+    func peer(_ label: String) -> String { Self.peer(address(label), id(label)) }
 
     @discardableResult
     func receive(_ label: String, _ text: String) -> [Out] {
@@ -102,6 +138,24 @@ final class RoomDriver {
     @discardableResult
     func shutdown() -> [Out] {
         run { room.shutdown(now: now, effects: &$0) }
+    }
+
+    /// Time passed: `Room.tick` at `now`.
+    @discardableResult
+    func tick() -> [Out] {
+        run { room.tick(now: now, effects: &$0) }
+    }
+
+    /// A command from the local operator; its replies land in `controlReplies`.
+    @discardableResult
+    func control(_ command: String, _ arguments: String = "", actor: String = RoomDriver.operatorActor) -> [Out] {
+        run { room.control(command, arguments: arguments, actor: actor, now: now, effects: &$0) }
+    }
+
+    /// Slowmode changed by a configuration reload.
+    @discardableResult
+    func applySlowmode(_ seconds: Int?, by actor: String = "configuration") -> [Out] {
+        run { room.applySlowmode(seconds, by: actor, effects: &$0) }
     }
 
     /// Opens a connection and sends `NICK:<nick>` (the label by default).
@@ -156,6 +210,16 @@ final class RoomDriver {
 
     private func label(_ id: ClientID) -> String { labels[id] ?? "\(id)" }
 
+    /// The event names of the last event's log records, in order.
+    var logEvents: [String] { logs.map(\.event) }
+
+    /// The one log record of the last event named `event` (a test failure if there is not exactly one).
+    func log(_ event: String, sourceLocation: SourceLocation = #_sourceLocation) -> RoomLogRecord? {
+        let matching = logs.filter { $0.event == event }
+        #expect(matching.count == 1, "expected one \(event) record, got \(logs.map(\.summary))", sourceLocation: sourceLocation)
+        return matching.first
+    }
+
     /// Decodes an encoded frame and checks that it is exactly one well-formed frame.
     static func payload(of frame: SharedBytes) -> String {
         var decoder = FrameDecoder()
@@ -171,6 +235,20 @@ final class RoomDriver {
         #expect(decoder.bufferedByteCount == 0, "no trailing bytes after the frame")
         return payloads.first.map { String(decoding: $0, as: UTF8.self) } ?? "<no frame>"
     }
+}
+
+/// An address from its text; a test failure (and a crash) if it does not parse.
+func ip(_ text: String) -> IPAddress {
+    guard let address = IPAddress(parsing: text) else { preconditionFailure("not an address: \(text)") }
+    return address
+}
+
+/// An account whose password is compared as plain text: a `PasswordVerifier` for tests.
+struct PlainPassword: PasswordVerifier {
+    let password: String
+    init(_ password: String) { self.password = password }
+    func verify(password: String) -> Bool { password == self.password }
+    var isLegacy: Bool { false }
 }
 
 extension RoomLogRecord {
