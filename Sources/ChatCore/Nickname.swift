@@ -9,6 +9,8 @@ public enum Nickname {
         case tooLong
         case containsWhitespaceOrControl
         case noLetterOrDigit
+        /// `/ban 10.0.0.1` must not be able to mean a member.
+        case looksLikeAnAddress
 
         public var description: String {
             switch self {
@@ -16,6 +18,7 @@ public enum Nickname {
             case .tooLong: return "it is longer than \(Nickname.maximumByteCount) bytes"
             case .containsWhitespaceOrControl: return "it contains spaces or control characters"
             case .noLetterOrDigit: return "it needs at least one letter or digit"
+            case .looksLikeAnAddress: return "it looks like an IP address"
             }
         }
     }
@@ -33,7 +36,8 @@ public enum Nickname {
             }
             if properties.isAlphabetic || properties.numericType != nil { hasLetterOrDigit = true }
         }
-        return hasLetterOrDigit ? nil : .noLetterOrDigit
+        guard hasLetterOrDigit else { return .noLetterOrDigit }
+        return IPRange(parsing: nick) == nil ? nil : .looksLikeAnAddress
     }
 
     /// Uniqueness ignores case: `Alice` and `alice` cannot both be in the room.

@@ -38,6 +38,10 @@ extension Room {
         case "msg":
             privateMessage(arguments, from: client, member, now: now, effects: &effects)
         case "nick":
+            // A rename is announced to the room, so a muted member may not use it to talk.
+            if let mute = activeMute(for: member, now: now) {
+                return reply(Notice.youAreMuted(secondsLeft: mute.expiresAt.map { $0 - now.unixSeconds }), to: client, effects: &effects)
+            }
             changeNick(to: arguments.trimmingWhitespace(), client: client, member, peer: peer, effects: &effects)
         case "login":
             login(arguments, client: client, member, peer: peer, now: now, effects: &effects)

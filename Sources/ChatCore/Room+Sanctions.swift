@@ -33,7 +33,7 @@ extension Room {
         sanctions.removeAll { $0.isExpired(at: now.unixSeconds) }
         for sanction in expired {
             switch sanction.kind {
-            case .ban: broadcast(Notice.banExpired(sanction.targetDescription), effects: &effects)
+            case .ban: broadcast(Notice.banExpired(sanction.publicDescription), effects: &effects)
             case .mute: broadcast(Notice.muteExpired(sanction.nick ?? "\(sanction.range)"), effects: &effects)
             }
             effects.append(.log(sanctionRecord(sanction.kind == .ban ? "ban-expired" : "mute-expired", sanction, by: "expiry",
@@ -138,7 +138,7 @@ extension Room {
         guard !lifted.isEmpty else { return tell(moderator, Notice.noBanMatches(targetText), effects: &effects) }
         sanctions.removeAll { candidate in lifted.contains(candidate) }
         for sanction in lifted {
-            broadcast(Notice.banLifted(sanction.targetDescription, by: moderator.name), effects: &effects)
+            broadcast(Notice.banLifted(sanction.publicDescription, by: moderator.name), effects: &effects)
             effects.append(.log(sanctionRecord("unban", sanction, by: moderator.name,
                                                message: "The ban on \(sanction.targetDescription) was lifted by \(moderator.name)")))
         }

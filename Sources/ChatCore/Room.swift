@@ -164,7 +164,9 @@ public final class Room {
         case let .greeting(address, peer, _)?:
             greet(client, text: String(decoding: payload, as: UTF8.self), address: address, peer: peer, now: now, effects: &effects)
         case .member(var member, let peer)?:
-            if !member.isAdmin {
+            // Leaving is always allowed, even for a member out of flood tokens.
+            let isLeaving = payload.count == 3 && payload[0] == UInt8(ascii: "!") && payload[1] == UInt8(ascii: "D") && payload[2] == UInt8(ascii: "C")
+            if !member.isAdmin && !isLeaving {
                 guard admitUnderFloodControl(client, &member, peer: peer, now: now, effects: &effects) else { return }
             }
             if ClientRequest.isPlainChat(payload) {

@@ -33,7 +33,11 @@ public struct Sanction: Equatable, Sendable {
         return false
     }
 
-    /// `bob (127.0.0.2)` or `10.0.0.0/8`.
+    /// What the room is told: the nickname when the sanction was set on a member, so
+    /// announcements never reveal a member's address; the range when an admin typed one.
+    public var publicDescription: String { nick ?? "\(range)" }
+
+    /// `bob (127.0.0.2)` or `10.0.0.0/8`: for admins and the log.
     public var targetDescription: String {
         if let nick { return "\(nick) (\(range))" }
         return "\(range)"

@@ -61,3 +61,16 @@ struct NicknameTests {
         #expect(Nickname.Problem.noLetterOrDigit.description == "it needs at least one letter or digit")
     }
 }
+
+@Suite("Nicknames that look like addresses")
+struct NicknameAddressTests {
+    @Test(arguments: ["10.0.0.1", "10.0.0.0/8", "::1", "2001:db8::/32"])
+    func addressLikeNick_isRefused(nick: String) {
+        #expect(Nickname.problem(with: nick) == .looksLikeAnAddress)
+    }
+
+    @Test(arguments: ["10.0.0.1x", "v10", "a.b.c.d"])
+    func nickWithDotsOrDigits_isFine(nick: String) {
+        #expect(Nickname.problem(with: nick) == nil)
+    }
+}

@@ -86,13 +86,18 @@ struct RoomFloodTests {
         #expect(room.memberNicks == ["admin", "alice", "bob"])
     }
 
-    @Test(arguments: ["/who", "/help", "/msg bob hi", "/nick alicia", "", "!DC"])
+    @Test(arguments: ["/who", "/help", "/msg bob hi", "/nick alicia", ""])
     func everyFrame_countsAgainstTheBucket(frame: String) {
         let room = Self.room(rate: 1, burst: 1, disconnectAfter: 100)
         room.receive("alice", "first")
-        // Even leaving is refused while out of tokens (closing the socket still leaves).
         #expect(room.receive("alice", frame) == [.send(Self.tooFast, to: "alice")])
         #expect(room.memberNicks == ["admin", "alice", "bob"])
+    }
+
+    @Test func leaving_isAllowed_evenOutOfTokens() {
+        let room = Self.room(rate: 1, burst: 1, disconnectAfter: 100)
+        room.receive("alice", "first")
+        #expect(room.receive("alice", "!DC") == [.close("alice"), .broadcast("[CLIENT DISCONNECT - alice]", to: ["admin", "bob"])])
     }
 
     @Test func admins_areExempt() {

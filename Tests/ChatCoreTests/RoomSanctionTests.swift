@@ -55,7 +55,7 @@ struct RoomSanctionTests {
         // At expiry: announced to the room, logged, saved.
         room.advance(1)
         #expect(room.tick() == [
-            .broadcast("The ban on alice (10.0.0.2) has expired.", to: ["admin", "bob"]),
+            .broadcast("The ban on alice has expired.", to: ["admin", "bob"]),
             .saveState,
         ])
         let expired = try #require(room.log("ban-expired"))
@@ -82,7 +82,7 @@ struct RoomSanctionTests {
             .broadcast("alice has joined the chat!", to: ["admin", "alice", "bob"]),
         ])
         #expect(room.tick() == [
-            .broadcast("The ban on alice (10.0.0.2) has expired.", to: ["admin", "alice", "bob"]),
+            .broadcast("The ban on alice has expired.", to: ["admin", "alice", "bob"]),
             .saveState,
         ])
     }
@@ -314,11 +314,11 @@ struct RoomSanctionTests {
     }
 
     @Test(arguments: [
-        ("alice", "alice (10.0.0.2)"),
-        ("ALICE", "alice (10.0.0.2)"),
-        ("10.0.0.2", "alice (10.0.0.2)"),
-        ("10.0.0.2/32", "alice (10.0.0.2)"),
-        ("::ffff:10.0.0.2", "alice (10.0.0.2)"),
+        ("alice", "alice"),
+        ("ALICE", "alice"),
+        ("10.0.0.2", "alice"),
+        ("10.0.0.2/32", "alice"),
+        ("::ffff:10.0.0.2", "alice"),
         ("198.51.100.0/24", "198.51.100.0/24"),
         ("198.51.100.1/24", "198.51.100.0/24"),
         ("198.51.100.77", "198.51.100.0/24"),     // an address inside lifts the ban that holds it
@@ -335,11 +335,12 @@ struct RoomSanctionTests {
         #expect(room.room.banCount == 2)
         let record = try #require(room.log("unban"))
         #expect(record.level == .notice)
-        #expect(record.message == "The ban on \(lifted) was lifted by admin")
+        // The room hears the nick only; the log keeps the address too.
+        #expect(record.message == "The ban on \(lifted == "alice" ? "alice (10.0.0.2)" : lifted) was lifted by admin")
         #expect(record.fields["chat_by"] == "admin")
         #expect(record.fields["chat_kind"] == "ban")
         switch lifted {
-        case "alice (10.0.0.2)":
+        case "alice":
             #expect(record.fields == ["chat_by": "admin", "chat_target": "alice", "chat_address": "10.0.0.2",
                                       "chat_kind": "ban", "chat_reason": "spam", "chat_duration": "3600",
                                       "chat_expires": "\(Self.t0 + 3600)"])
@@ -544,21 +545,18 @@ struct RoomSanctionTests {
         #expect(room.receive("carol", "hi") == [.broadcast("carol: hi", to: ["admin", "alice", "carol", "robert"])])
     }
 
-    @Test func mute_followsANickChange() throws {
+    @Test func mutedMember_cannotRename_sinceARenameIsAnnouncedToTheRoom() throws {
         let room = Self.room()
         room.receive("admin", "/mute bob 10m")
-        #expect(room.receive("bob", "/nick robert") == [
-            .broadcast("bob is now known as robert.", to: ["admin", "alice", "bob"]),
-        ])
-        #expect(room.receive("bob", "hi") == [.send("You are muted for 10m.", to: "bob")])
-        #expect(room.receive("admin", "/who") == [.send("3 members: admin [admin], alice, robert [muted]", to: "admin")])
-        #expect(room.receive("admin", "/unmute robert") == [
-            .broadcast("robert has been unmuted by admin.", to: ["admin", "alice", "bob"]),
+        #expect(room.receive("bob", "/nick robert") == [.send("You are muted for 10m.", to: "bob")])
+        #expect(room.receive("admin", "/who") == [.send("3 members: admin [admin], alice, bob [muted]", to: "admin")])
+        #expect(room.receive("admin", "/unmute bob") == [
+            .broadcast("bob has been unmuted by admin.", to: ["admin", "alice", "bob"]),
             .saveState,
         ])
         let record = try #require(room.log("unmute"))
-        #expect(record.message == "robert was unmuted by admin")
-        #expect(record.fields["chat_target"] == "bob", "the log names the nick the mute was set on")
+        #expect(record.message == "bob was unmuted by admin")
+        #expect(room.receive("bob", "/nick robert") == [.broadcast("bob is now known as robert.", to: ["admin", "alice", "bob"])])
         #expect(room.receive("bob", "hi") == [.broadcast("robert: hi", to: ["admin", "alice", "bob"])])
     }
 
@@ -787,7 +785,7 @@ struct RoomSanctionTests {
         // Already over: the address gets in before any tick.
         #expect(room.join("mallory", address: ip("192.0.2.1")).first == .send("Connected to the server", to: "mallory"))
         #expect(room.tick() == [
-            .broadcast("The ban on mallory (192.0.2.1) has expired.", to: ["mallory"]),
+            .broadcast("The ban on mallory has expired.", to: ["mallory"]),
             .broadcast("trent's mute has expired.", to: ["mallory"]),
             .saveState,
         ])

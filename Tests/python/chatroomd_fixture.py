@@ -53,8 +53,11 @@ def chatroom_binary():
 class Daemon:
     """One chatroomd process. Use `start()`, then `port`, then `stop()`."""
 
-    def __init__(self, extra_args=()):
+    def __init__(self, extra_args=(), seed_behaviour=None):
         self.extra_args = list(extra_args)
+        # None: SEED_BEHAVIOUR. Tests of history, flood control or reloads pass their own
+        # (often []), since a flag given here would override their configuration file.
+        self.seed_behaviour = list(self.SEED_BEHAVIOUR if seed_behaviour is None else seed_behaviour)
         self.process = None
         self.port = None
         self.returncode = None
@@ -73,7 +76,7 @@ class Daemon:
 
     def start(self):
         args = [chatroomd_binary(), "--listen", f"{LOOPBACK}:0",
-                "--admin-password-hash", ADMIN_PASSWORD_HASH] + self.SEED_BEHAVIOUR + self.extra_args
+                "--admin-password-hash", ADMIN_PASSWORD_HASH] + self.seed_behaviour + self.extra_args
         env = dict(os.environ)
         env.pop("CHATROOMD_ADMIN_PASSWORD_HASH", None)
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -150,12 +153,13 @@ class Daemon:
     def stderr(self):
         return "\n".join(self.stderr_lines)
 
-    def wait_for_log(self, pattern, timeout=5.0):
-        """Blocks until a stderr line matches `pattern` (regex or compiled); returns the match."""
+    def wait_for_log(self, pattern, timeout=5.0, after=0):
+        """Blocks until a stderr line matches `pattern` (regex or compiled); returns the match.
+        Lines before index `after` (a length of `stderr_lines` taken earlier) are skipped."""
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
         deadline = time.monotonic() + timeout
         with self._changed:
-            checked = 0
+            checked = after
             while True:
                 for line in self._lines[checked:]:
                     match = regex.search(line)
@@ -180,10 +184,11 @@ class DaemonTestCase(unittest.TestCase):
     then exit 0 after SIGTERM."""
 
     daemon_args = ()
+    seed_behaviour = None  # None: Daemon.SEED_BEHAVIOUR
 
     def setUp(self):
         super().setUp()
-        self.daemon = Daemon(self.daemon_args)
+        self.daemon = Daemon(self.daemon_args, seed_behaviour=self.seed_behaviour)
         self.daemon.start()
         self.port = self.daemon.port
         self.addCleanup(self._stop_daemon)
