@@ -110,3 +110,13 @@ int clinux_peer_credentials(int fd, int *pid, unsigned int *uid, unsigned int *g
     *gid = credentials.gid;
     return 0;
 }
+
+int clinux_crypt_is_complete(const char *hash) {
+    struct crypt_data *data = calloc(1, sizeof *data);
+    if (!data) return 0;
+    const char *result = crypt_r("", hash, data);
+    int complete = result && result[0] != '*' && strlen(result) == strlen(hash);
+    explicit_bzero(data, sizeof *data);
+    free(data);
+    return complete;
+}

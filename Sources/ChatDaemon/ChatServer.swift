@@ -296,7 +296,12 @@ public final class ChatServer: ReactorDelegate {
             log(.error, "reload-failed", "reload failed, keeping the running configuration: \(error.message)", ["chat_reason": error.message])
             return "reload failed, keeping the running configuration: \(error.message)"
         }
-        let changed = next.changedKeys(from: settings)
+        var changed = next.changedKeys(from: settings)
+        // A hash read from a file or credential can change while the settings do not.
+        let fingerprints = { (accounts: [String: any PasswordVerifier]) in accounts.mapValues(\.fingerprint) }
+        if !changed.contains("admin"), fingerprints(accounts) != fingerprints(room.configuration.accounts) {
+            changed.append("admin")
+        }
         let needRestart = changed.filter { key in Settings.option(key).map { !$0.reloadable } ?? false }
         var applied = next
         // Keys that only take effect at start keep their running values.

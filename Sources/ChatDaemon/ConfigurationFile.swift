@@ -26,10 +26,12 @@ public struct ConfigurationFile: Sendable {
         self.path = path
         var entries: [Entry] = []
         var number = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split on every line ending: "\r\n" is one Character in Swift, so splitting on
+        // "\n" alone would read a CRLF file as a single line.
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             number += 1
             var line = Substring(rawLine)
-            if line.hasSuffix("\r") { line = line.dropLast() }
+            if number == 1, line.hasPrefix("\u{FEFF}") { line = line.dropFirst() }  // a byte-order mark
             if let hash = Self.commentStart(line) { line = line[..<hash] }
             let trimmed = line.trimmingWhitespace()
             if trimmed.isEmpty { continue }

@@ -9,12 +9,13 @@ public struct CryptPasswordHash: PasswordVerifier, Equatable {
 
     public init?(_ encoded: String) {
         let text = encoded.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard text.hasPrefix("$"), clinux_crypt_matches("", text) >= 0 else { return nil }
+        guard text.hasPrefix("$"), clinux_crypt_is_complete(text) == 1 else { return nil }
         self.encoded = text
     }
 
     public func verify(password: String) -> Bool { clinux_crypt_matches(password, encoded) == 1 }
     public var isLegacy: Bool { false }
+    public var fingerprint: String { encoded }
 
     /// A new yescrypt hash, the default of `mkpasswd` and Debian's `/etc/shadow`.
     public static func make(password: String) -> CryptPasswordHash? {

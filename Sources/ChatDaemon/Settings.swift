@@ -10,6 +10,8 @@ public struct Settings: Equatable, Sendable {
     /// Admin accounts: name → hash text (`$y$...`, `$6$...`, or the seed's SHA-256 hex),
     /// or `file:PATH` / `credential:NAME` to read it from a file or a systemd credential.
     public var admins: [String: String] = [:]
+    /// Where each account was defined (`file:line` or `--admin`), for error messages.
+    public var adminOrigins: [String: String] = [:]
     public var adminPasswordHashFile: String? = nil
     public var stateDirectory: String? = nil
     public var logLevel = "info"
@@ -67,6 +69,7 @@ public struct Settings: Equatable, Sendable {
         Option(key: "admin-password-hash", valueName: "HASH",
                help: "The password hash of the account 'admin' (also $CHATROOMD_ADMIN_PASSWORD_HASH). Without any admin account, admin login is refused.",
                repeats: false, reloadable: true) { value, settings throws(Invalid) in
+            guard settings.admins["admin"] == nil else { throw Invalid(message: "account 'admin' is defined twice") }
             try checkHashSyntax(value, account: "admin")
             settings.admins["admin"] = value
         },
@@ -186,30 +189,46 @@ public struct Settings: Equatable, Sendable {
         var seen = Set<String>()
         if let file {
             for entry in file.entries {
+                let before = Set(settings.admins.keys)
                 do { try settings.apply(entry.key, entry.value, seen: &seen) } catch {
                     throw Invalid(message: "\(file.path):\(entry.line): \(error.message)")
                 }
+                for name in Set(settings.admins.keys).subtracting(before) { settings.adminOrigins[name] = "\(file.path):\(entry.line)" }
             }
         }
         let flagKeys = Set(flags.map(\.key))
-        // A repeatable key given as a flag replaces all of the file's values for it.
+        // A repeatable key given as a flag replaces all of the file's values for it, and
+        // --admin-password-hash replaces the file's account `admin`.
         if flagKeys.contains("listen") { settings.listen = [] }
-        if flagKeys.contains("admin") { settings.admins = settings.admins.filter { _ in false } }
+        if flagKeys.contains("admin") { settings.admins = [:] }
+        if flagKeys.contains("admin-password-hash") { settings.admins["admin"] = nil }
+        settings.adminOrigins = settings.adminOrigins.filter { settings.admins[$0.key] != nil }
         var flagSeen = Set<String>()
         for flag in flags {
+            let before = Set(settings.admins.keys)
             do { try settings.apply(flag.key, flag.value, seen: &flagSeen) } catch {
                 throw Invalid(message: "--\(flag.key): \(error.message)")
             }
+            for name in Set(settings.admins.keys).subtracting(before) { settings.adminOrigins[name] = "--\(flag.key)" }
         }
         return settings
     }
 
     /// The admin accounts with their verifiers; the `admin` account may also come from
     /// `admin-password-hash-file` or, under systemd, the credential `admin-password-hash`.
-    public func accounts(environment: [String: String]) throws(Invalid) -> [String: any PasswordVerifier] {
+    /// - Parameter skippingUnavailableCredentials: for `check-config` outside the service,
+    ///   where `credential:` references cannot be read (they are checked at start).
+    public func accounts(environment: [String: String],
+                         skippingUnavailableCredentials: Bool = false) throws(Invalid) -> [String: any PasswordVerifier] {
         var result: [String: any PasswordVerifier] = [:]
-        for (name, text) in admins {
-            if let verifier = try Self.resolveHash(text, account: name, environment: environment) { result[name] = verifier }
+        for name in admins.keys.sorted() {
+            let text = admins[name]!
+            if skippingUnavailableCredentials, text.hasPrefix("credential:"), environment["CREDENTIALS_DIRECTORY"] == nil { continue }
+            do {
+                if let verifier = try Self.resolveHash(text, account: name, environment: environment) { result[name] = verifier }
+            } catch {
+                throw Invalid(message: adminOrigins[name].map { "\($0): \(error.message)" } ?? error.message)
+            }
         }
         if admins["admin"] == nil {
             if let path = adminPasswordHashFile {

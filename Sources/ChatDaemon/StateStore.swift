@@ -29,10 +29,12 @@ struct StateStore {
 
     func load() -> Loaded {
         var loaded = Loaded()
+        let hadSanctionsFile = access(sanctionsPath, F_OK) == 0
         if let file: SanctionsFile = decode(sanctionsPath, into: &loaded) {
             loaded.sanctions = file.sanctions.compactMap(\.sanction)
-        } else if let bytes = try? DurableFile.read(legacyBansPath) {
-            for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+        } else if !hadSanctionsFile, let bytes = try? DurableFile.read(legacyBansPath) {
+            // Only before the first save: once sanctions.json exists, the old list is stale.
+            for line in String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline) {
                 let text = line.trimmingCharacters(in: .whitespaces)
                 guard !text.isEmpty, !text.hasPrefix("#"), let range = IPRange(parsing: text) else { continue }
                 loaded.sanctions.append(Sanction(kind: .ban, range: range, setBy: "restored", setAt: 0))
@@ -70,7 +72,13 @@ struct StateStore {
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch {
-            let aside = path + ".corrupt-\(Int(Date().timeIntervalSince1970))"
+            var aside = path + ".corrupt-\(Int(Date().timeIntervalSince1970))"
+            // Never replace an earlier copy (a restart loop can hit the same second).
+            var attempt = 1
+            while access(aside, F_OK) == 0 {
+                attempt += 1
+                aside = path + ".corrupt-\(Int(Date().timeIntervalSince1970))-\(attempt)"
+            }
             let moved = rename(path, aside) == 0
             loaded.setAside.append("\(path) is unreadable (\(Self.describe(error))); " +
                                    (moved ? "kept aside as \(aside)" : "could not move it aside: \(String(cString: strerror(errno)))"))

@@ -203,10 +203,8 @@ struct CheckConfig: ParsableCommand {
     func run() throws {
         do {
             let settings = try options.resolve()
-            var environment = Chatroomd.environment
             // Credentials exist only inside the service; check only what can be read here.
-            if environment["CREDENTIALS_DIRECTORY"] == nil { environment["CREDENTIALS_DIRECTORY"] = nil }
-            let accounts = try settings.accounts(environment: environment)
+            let accounts = try settings.accounts(environment: Chatroomd.environment, skippingUnavailableCredentials: true)
             let source = options.configurationPath() ?? "(no configuration file)"
             print("\(source): OK (\(accounts.count) admin account\(accounts.count == 1 ? "" : "s"))")
         } catch {

@@ -249,6 +249,7 @@ struct PlainPassword: PasswordVerifier {
     init(_ password: String) { self.password = password }
     func verify(password: String) -> Bool { password == self.password }
     var isLegacy: Bool { false }
+    var fingerprint: String { "plain:" + password }
 }
 
 extension RoomLogRecord {

@@ -160,7 +160,7 @@ struct StateStoreTests {
     /// "Never overwritten": an earlier set-aside file with the same time suffix (two
     /// unreadable files in one second, e.g. a restart loop) must survive. The aside names
     /// for the seconds around now are planted first so the test does not depend on timing.
-    @Test(.disabled("bug: StateStore.decode renames with rename(2), which silently replaces an existing NAME.corrupt-<time> from the same second"))
+    @Test
     func corruptSanctions_doesNotOverwriteAnEarlierCorruptCopy() throws {
         let directory = try TemporaryDirectory()
         let now = Int(Date().timeIntervalSince1970)
@@ -199,7 +199,7 @@ struct StateStoreTests {
     }
 
     /// The legacy file as written on Windows, or by an editor set to CRLF.
-    @Test(.disabled("bug: StateStore.load splits the legacy bans file on \"\\n\" Characters; \"\\r\\n\" is one Character in Swift, so a CRLF file is one unparseable line and every ban is silently dropped"))
+    @Test
     func legacyBansFile_withCRLFLineEndings_isImported() throws {
         let directory = try TemporaryDirectory()
         try directory.write("bans", "127.0.0.5\r\n10.1.0.0/16\r\n")

@@ -1,2 +1,0 @@
-// chatroom-bench: placeholder until the benchmark lands.
-print("chatroom-bench: not implemented yet")
