@@ -156,7 +156,10 @@ public final class Reactor {
         guard let index = openSlot(connection) else { return }
         slots[index].queue.append(bytes)
         let queued = slots[index].queue.queuedBytes
-        if queued > configuration.maximumQueuedBytes {
+        // The bound is enforced after this turn's writev (see `flush`), so a burst that a
+        // fast reader takes at once does not cut it off. Twice the bound is the hard stop
+        // that keeps memory bounded even within one turn.
+        if queued > 2 * configuration.maximumQueuedBytes {
             abort(index, .sendQueueExceeded(queuedBytes: queued, limit: configuration.maximumQueuedBytes))
             return
         }
@@ -323,6 +326,7 @@ public final class Reactor {
         guard phase == .open || phase == .closing else { return }
         let fd = slots[index].fd
         var written = 0
+        var blocked = false
         while !slots[index].queue.isEmpty && written < configuration.writeBytesPerTurn {
             let count = slots[index].queue.gather(into: iovecs, capacity: iovecCapacity)
             var offered = 0
@@ -334,10 +338,23 @@ public final class Reactor {
                 destroy(index, phase == .open ? .failed(error) : (slots[index].closeReason ?? .failed(error)))
                 return
             }
-            guard case let .done(sent) = result else { break }
+            guard case let .done(sent) = result else {
+                blocked = true
+                break
+            }
             slots[index].queue.consume(sent)
             written += sent
-            if sent < offered { break }  // the socket buffer is full
+            if sent < offered {  // the socket buffer is full
+                blocked = true
+                break
+            }
+        }
+        // A peer that cannot take what we have, with more than the bound still waiting, is
+        // not reading: cut it off rather than buffer for it without end.
+        let queued = slots[index].queue.queuedBytes
+        if blocked && queued > configuration.maximumQueuedBytes {
+            abort(index, .sendQueueExceeded(queuedBytes: queued, limit: configuration.maximumQueuedBytes))
+            return
         }
         if slots[index].readingPaused && slots[index].queue.queuedBytes <= configuration.pauseReadingAboveQueuedBytes / 4 {
             slots[index].readingPaused = false
