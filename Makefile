@@ -51,6 +51,7 @@ install: release
 	install -m644 packaging/chatroomd.catalog $(DESTDIR)$(CATALOGDIR)/chatroomd.catalog
 	install -m644 packaging/chatroomd.8 $(DESTDIR)$(MANDIR)/man8/chatroomd.8
 	install -m644 packaging/chatroom.1 $(DESTDIR)$(MANDIR)/man1/chatroom.1
+	install -m644 packaging/chatroomctl.8 $(DESTDIR)$(MANDIR)/man8/chatroomctl.8
 	install -d -m755 $(DESTDIR)/etc/chatroomd
 	# Configuration and the credential file are the operator's: never overwritten.
 	[ -e $(DESTDIR)/etc/chatroomd/chatroomd.conf ] || install -m644 packaging/chatroomd.conf $(DESTDIR)/etc/chatroomd/chatroomd.conf
@@ -98,6 +99,26 @@ bench: release
 # The same set, short (about 20 s), writing nothing: a smoke test of the bench itself.
 bench-quick: release
 	$(RELEASE_BIN)/chatroom-bench suite --quick --spawn $(RELEASE_BIN)/chatroomd $(BENCH_ARGS)
+
+# Hostile input and load (Tests/Fuzz, Tests/sanitize, Tests/soak).
+# fuzz: libFuzzer on the frame decoder, the command parser and the Room (a package of its own
+# in Tests/Fuzz, built into .build-fuzz with ASan), FUZZ_SECONDS per target. Inputs that fail
+# land in Tests/Fuzz/Regressions/<target>/, which `swift test` replays (FuzzRegressionTests).
+# test-sanitize: the Swift suites under ASan, then TSan (.build-asan, .build-tsan), with the
+# daemon the integration tests spawn built the same way; any sanitizer report fails it.
+# soak: SOAK_SECONDS (default 10 minutes) of mixed load against a release daemon; one JSON line.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= frame-decoder client-request room
+SOAK_SECONDS ?= 600
+.PHONY: fuzz test-sanitize soak
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) Tests/Fuzz/run.sh $(FUZZ_TARGETS)
+
+test-sanitize: deps
+	SWIFT=$(SWIFT) Tests/sanitize/run.sh
+
+soak: release
+	python3 Tests/soak/soak.py --seconds $(SOAK_SECONDS) --binary $(CURDIR)/$(RELEASE_BIN)/chatroomd
 
 clean:
 	rm -rf .build

@@ -137,7 +137,7 @@ public struct Settings: Equatable, Sendable {
             settings.maxFrameBytes = try integer(value, "max-frame-bytes", 64...(16 << 20))
         },
         Option(key: "max-send-queue-bytes", valueName: "BYTES",
-               help: "A connection whose unsent output exceeds this is disconnected (\"send queue exceeded\"). Default 4194304.",
+               help: "A connection that cannot take its output while more than this is waiting is disconnected (\"send queue exceeded\"); checked after each turn's writes, with twice this as the hard stop. Default 4194304.",
                repeats: false, reloadable: false) { value, settings throws(Invalid) in
             settings.maxSendQueueBytes = try integer(value, "max-send-queue-bytes", 4096...(1 << 30))
         },
