@@ -165,8 +165,7 @@ public final class Room {
             greet(client, text: String(decoding: payload, as: UTF8.self), address: address, peer: peer, now: now, effects: &effects)
         case .member(var member, let peer)?:
             // Leaving is always allowed, even for a member out of flood tokens.
-            let isLeaving = payload.count == 3 && payload[0] == UInt8(ascii: "!") && payload[1] == UInt8(ascii: "D") && payload[2] == UInt8(ascii: "C")
-            if !member.isAdmin && !isLeaving {
+            if !member.isAdmin && !ClientRequest.isDisconnect(payload) {
                 guard admitUnderFloodControl(client, &member, peer: peer, now: now, effects: &effects) else { return }
             }
             if ClientRequest.isPlainChat(payload) {

@@ -45,9 +45,12 @@ public enum ClientRequest: Equatable, Sendable {
     public static func isPlainChat(_ payload: UnsafeRawBufferPointer) -> Bool {
         guard let first = payload.first else { return true }
         if first == UInt8(ascii: "/") { return payload.count == 1 || isWhitespaceByte(payload[1]) }
-        if first == UInt8(ascii: "!"), payload.count == 3,
-           payload[1] == UInt8(ascii: "D"), payload[2] == UInt8(ascii: "C") { return false }
-        return true
+        return !isDisconnect(payload)
+    }
+
+    /// `!DC`, checked on the raw bytes.
+    public static func isDisconnect(_ payload: UnsafeRawBufferPointer) -> Bool {
+        payload.count == 3 && payload[0] == UInt8(ascii: "!") && payload[1] == UInt8(ascii: "D") && payload[2] == UInt8(ascii: "C")
     }
 
     private static func isWhitespaceByte(_ byte: UInt8) -> Bool {
