@@ -1,6 +1,10 @@
+import Bytes
+import ChatProtocol
+
 /// The last N chat lines, replayed to members who join so that someone who reconnects
-/// sees what they missed. A ring: memory is bounded by N lines of at most one frame each.
-public struct History: Sendable {
+/// sees what they missed. A ring: memory is bounded by N lines of at most one frame each,
+/// plus each line's replay frame once rendered, so a join costs no encoding.
+public struct History {
     public struct Entry: Equatable, Sendable {
         public var unixSeconds: Int64
         /// The line as the room saw it (`alice: hi`, `* alice waves`).
@@ -17,6 +21,8 @@ public struct History: Sendable {
 
     public private(set) var limit: Int
     private var ring: [Entry] = []
+    /// The replay frame of `ring[i]`, encoded on first use.
+    private var rendered: [SharedBytes?] = []
     private var start = 0
 
     public init(limit: Int, entries: [Entry] = []) {
@@ -33,10 +39,29 @@ public struct History: Sendable {
         guard limit > 0 else { return }
         if ring.count < limit {
             ring.append(entry)
+            rendered.append(nil)
         } else {
             ring[start] = entry
+            rendered[start] = nil
             start = (start + 1) % limit
         }
+    }
+
+    /// The replay frames, oldest first, encoding only lines not replayed before.
+    public mutating func replayFrames() -> [SharedBytes] {
+        var frames: [SharedBytes] = []
+        frames.reserveCapacity(ring.count)
+        for offset in 0..<ring.count {
+            let index = (start + offset) % ring.count
+            if let frame = rendered[index] {
+                frames.append(frame)
+            } else {
+                let frame = FrameEncoder.frame(Self.render(ring[index]))
+                rendered[index] = frame
+                frames.append(frame)
+            }
+        }
+        return frames
     }
 
     /// Removes every line from addresses in `range`; returns how many went.
@@ -44,6 +69,7 @@ public struct History: Sendable {
         let kept = entries.filter { !range.contains($0.address) }
         let removed = ring.count - kept.count
         ring = kept
+        rendered = Array(repeating: nil, count: kept.count)
         start = 0
         return removed
     }
@@ -52,6 +78,7 @@ public struct History: Sendable {
         let kept = entries.suffix(max(newLimit, 0))
         limit = max(newLimit, 0)
         ring = Array(kept)
+        rendered = Array(repeating: nil, count: ring.count)
         start = 0
     }
 

@@ -18,7 +18,8 @@ public final class Room {
         /// Lines replayed to a member who joins; 0 disables history.
         public var historyLimit: Int
         /// Flood control per member: `floodRate` messages a second, bursts of `floodBurst`;
-        /// after `floodDisconnectAfter` refusals in a row the member is disconnected.
+        /// after `floodDisconnectAfter` refusals in a row the member is disconnected. A rate
+        /// of 0 turns flood control off.
         public var floodRate: Double
         public var floodBurst: Double
         public var floodDisconnectAfter: Int
@@ -165,7 +166,7 @@ public final class Room {
             greet(client, text: String(decoding: payload, as: UTF8.self), address: address, peer: peer, now: now, effects: &effects)
         case .member(var member, let peer)?:
             // Leaving is always allowed, even for a member out of flood tokens.
-            if !member.isAdmin && !ClientRequest.isDisconnect(payload) {
+            if !member.isAdmin && configuration.floodRate > 0 && !ClientRequest.isDisconnect(payload) {
                 guard admitUnderFloodControl(client, &member, peer: peer, now: now, effects: &effects) else { return }
             }
             if ClientRequest.isPlainChat(payload) {
@@ -353,8 +354,8 @@ public final class Room {
         nickIndex[key] = client
         clients[client] = .member(member, peer: peer)
         effects.append(.send(FrameEncoder.frame(Notice.connected), to: client))
-        for entry in history.entries {
-            effects.append(.send(FrameEncoder.frame(History.render(entry)), to: client))
+        for frame in history.replayFrames() {
+            effects.append(.send(frame, to: client))
         }
         broadcast(isAdmin ? Notice.adminJoined : Notice.joined(nick), effects: &effects)
         var fields = ["chat_nick": nick, "chat_peer": peer]

@@ -111,10 +111,11 @@ public struct Settings: Equatable, Sendable {
             }
             settings.slowmode = Int(seconds)
         },
-        Option(key: "flood-rate", valueName: "PER-SECOND",
-               help: "Flood control: messages a second a member may send on average. Default 10.",
+        Option(key: "flood-rate", valueName: "PER-SECOND|off",
+               help: "Flood control: messages a second a member may send on average; off disables flood control (for trusted rooms and benchmarks). Default 10.",
                repeats: false, reloadable: true) { value, settings throws(Invalid) in
-            settings.floodRate = try number(value, "flood-rate", 0.01...10_000)
+            if value == "off" { settings.floodRate = 0; return }
+            settings.floodRate = try number(value, "flood-rate", 0.01...1_000_000)
         },
         Option(key: "flood-burst", valueName: "N",
                help: "Flood control: messages a member may send at once before the rate applies. Default 20.",
