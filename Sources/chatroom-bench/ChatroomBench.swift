@@ -67,24 +67,16 @@ struct ServerOptions: ParsableArguments {
 
     /// What a spawned daemon is told besides its listen address and log: limits meant for
     /// people, lifted so they do not cut the load generator off (every connection comes
-    /// from a handful of addresses, and closed-loop senders are flooding by design). The
-    /// flood limits are set as high as the daemon accepts (10000/s, burst 100000). Chat
-    /// history keeps its default (50 lines replayed to each joiner).
-    /// The admin account a spawned daemon is given for the senders to log in with (its hash
-    /// is the SHA-256 hex of the password, the seed's format).
-    static let benchAccount = (account: "bench", password: "chatroom-bench",
-                               hash: "a17e7dd7fa2a0a756bf105922845dd861bf7241dc72050733bce474a6c6be4ca")
-
+    /// from a handful of addresses, and closed-loop senders are flooding by design), so
+    /// flood control is off. Chat history keeps its default (50 lines replayed to each
+    /// joiner).
     static let benchLimits = [
         "--max-connections", "1000000",
         "--max-connections-per-address", "1000000",
-        "--flood-rate", "10000",
-        "--flood-burst", "100000",
-        "--flood-disconnect-after", "1000000",
-        "--admin", "\(benchAccount.account) \(benchAccount.hash)",
+        "--flood-rate", "off",
     ]
 
-    @Option(name: .customLong("sender-account"), help: ArgumentHelp("With --connect: an admin account the senders log in with (/login), exempting them from flood control. A spawned daemon gets one of its own.", valueName: "NAME"))
+    @Option(name: .customLong("sender-account"), help: ArgumentHelp("With --connect: an admin account the senders log in with (/login), exempting them from flood control. A spawned daemon runs with flood control off instead.", valueName: "NAME"))
     var senderAccount: String?
 
     @Option(name: .customLong("sender-password"), help: ArgumentHelp("The password of --sender-account.", valueName: "PASSWORD"))
@@ -96,11 +88,8 @@ struct ServerOptions: ParsableArguments {
     /// How senders log in, if they do.
     var senderLogin: (account: String, password: String)? {
         if sendersNotAdmin { return nil }
-        if isExternal {
-            guard let senderAccount, let senderPassword else { return nil }
-            return (senderAccount, senderPassword)
-        }
-        return (Self.benchAccount.account, Self.benchAccount.password)
+        guard isExternal, let senderAccount, let senderPassword else { return nil }
+        return (senderAccount, senderPassword)
     }
 
     private nonisolated(unsafe) static var runCounter = 0
