@@ -90,7 +90,8 @@ public final class Reactor {
     public private(set) var connectionCount = 0
 
     private let readBuffer: UnsafeMutableRawBufferPointer
-    private let iovecCapacity = 64
+    // IOV_MAX: a member that fell behind by a whole turn of broadcasts gets them in one writev.
+    private let iovecCapacity = Int(CLINUX_IOV_MAX)
     private let iovecs: UnsafeMutablePointer<iovec>
     private let eventCapacity: Int32 = 256
     private let eventMasks: UnsafeMutablePointer<UInt32>
