@@ -111,7 +111,8 @@ public final class Room {
     public var bans: [Sanction] { sanctions.filter { $0.kind == .ban } }
     public var mutes: [Sanction] { sanctions.filter { $0.kind == .mute } }
     public var banCount: Int { sanctions.reduce(0) { $0 + ($1.kind == .ban ? 1 : 0) } }
-    public func isBanned(_ address: IPAddress) -> Bool { activeBan(for: address) != nil }
+    /// Whether a connection from `address` would be refused at `now`.
+    public func isBanned(_ address: IPAddress, at now: RoomTime? = nil) -> Bool { activeBan(for: address, now: now) != nil }
     /// Single-address bans, for callers that only know addresses.
     public var bannedAddressList: [IPAddress] {
         bans.filter(\.range.isSingleAddress).map(\.range.network).sorted { $0.description < $1.description }

@@ -16,12 +16,15 @@ public enum ClientRequest: Equatable, Sendable {
     public static let disconnectText = "!DC"
 
     /// Parses the first frame of a connection that has not joined yet.
+    /// Compared by bytes, as the original's Python did by code points: `NICK:` followed by
+    /// a combining mark is still a NICK greeting, though as Characters it is not a prefix.
     public static func parseGreeting(_ text: String) -> ClientRequest {
-        if text.hasPrefix(nickPrefix) {
-            return .join(nick: String(text.dropFirst(nickPrefix.count)))
+        let bytes = text.utf8
+        if bytes.starts(with: nickPrefix.utf8) {
+            return .join(nick: String(decoding: bytes.dropFirst(nickPrefix.utf8.count), as: UTF8.self))
         }
-        if text.hasPrefix(adminPrefix) {
-            return .adminJoin(password: String(text.dropFirst(adminPrefix.count)))
+        if bytes.starts(with: adminPrefix.utf8) {
+            return .adminJoin(password: String(decoding: bytes.dropFirst(adminPrefix.utf8.count), as: UTF8.self))
         }
         return .unrecognizedGreeting(text)
     }

@@ -48,7 +48,7 @@ class Client:
         self.wanted_events = 0
         self.notes = []
         self.on_text = None            # optional hook: called with (client, text) for every frame
-        self.act = None                # the client's behaviour: called with the time when next_action is due
+        self.act = None                # the behaviour: act(client, now) runs when next_action is due
 
     # MARK: Socket
 
@@ -203,4 +203,4 @@ class Loop:
             for client in list(self.clients):
                 if not client.closed and client.next_action is not None and client.next_action <= now:
                     client.next_action = None
-                    client.act(now)
+                    client.act(client, now)

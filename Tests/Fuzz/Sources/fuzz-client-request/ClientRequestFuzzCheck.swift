@@ -1,0 +1,1 @@
+../../../ChatProtocolTests/ClientRequestFuzzCheck.swift

@@ -1,0 +1,1 @@
+../../../ChatCoreTests/RoomFuzzCheck.swift
