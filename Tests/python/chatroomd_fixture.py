@@ -12,6 +12,7 @@ The binary is $CHATROOMD_BIN (set by `make test-python`), or else
 import hashlib
 import os
 import re
+import resource
 import signal
 import subprocess
 import threading
@@ -79,8 +80,10 @@ class Daemon:
                 "--admin-password-hash", ADMIN_PASSWORD_HASH] + self.seed_behaviour + self.extra_args
         env = dict(os.environ)
         env.pop("CHATROOMD_ADMIN_PASSWORD_HASH", None)
+        limit = getattr(self, "descriptor_limit", None)
+        preexec = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))) if limit else None
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE, env=env, cwd=str(REPO_ROOT))
+                                        stderr=subprocess.PIPE, env=env, cwd=str(REPO_ROOT), preexec_fn=preexec)
         self._reader = threading.Thread(target=self._read_stderr, name="chatroomd-stderr", daemon=True)
         self._reader.start()
         try:
