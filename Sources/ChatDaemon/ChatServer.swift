@@ -52,6 +52,7 @@ public final class ChatServer: ReactorDelegate {
     final class ControlSession {
         var decoder = FrameDecoder(maximumPayloadLength: 64 << 10)
         let actor: String
+        var deadline: TimerID? = nil
         init(actor: String) { self.actor = actor }
     }
 
@@ -76,6 +77,10 @@ public final class ChatServer: ReactorDelegate {
     private var lastRelayedCount: UInt64 = 0
     private var lastStatusTime: UInt64 = 0
     private var savedHistoryCount: UInt64 = 0
+    /// Timers that repeat for the daemon's whole life (status, history saving, watchdog),
+    /// and the shutdown deadline: what may still be pending at stop without being a leak.
+    private var repeatingTimers = 0
+    private var graceTimer: TimerID? = nil
     private let startedAt = MonotonicClock.now()
     public private(set) var boundAddresses: [SocketAddress] = []
 
@@ -229,7 +234,10 @@ public final class ChatServer: ReactorDelegate {
         reactor.run()
         saveHistoryIfChanged()
         if let controlPath { unlink(controlPath) }
-        log(.info, "stop", "chatroomd stopped")
+        if let graceTimer { reactor.cancel(graceTimer) }
+        // Every connection is gone, so any timer besides the repeating ones was leaked.
+        let leaked = max(reactor.pendingTimerCount - repeatingTimers, 0)
+        log(.info, "stop", "chatroomd stopped", ["chat_connections": "\(reactor.connectionCount)", "chat_leaked_timers": "\(leaked)"])
     }
 
     // MARK: Time
@@ -275,9 +283,14 @@ public final class ChatServer: ReactorDelegate {
     }
 
     private func repeatEvery(nanoseconds: UInt64, _ action: @escaping () -> Void) {
+        repeatingTimers += 1
+        scheduleRepeat(nanoseconds: nanoseconds, action)
+    }
+
+    private func scheduleRepeat(nanoseconds: UInt64, _ action: @escaping () -> Void) {
         reactor.schedule(afterNanoseconds: nanoseconds) { [weak self] in
             action()
-            self?.repeatEvery(nanoseconds: nanoseconds, action)
+            self?.scheduleRepeat(nanoseconds: nanoseconds, action)
         }
     }
 
@@ -348,8 +361,9 @@ public final class ChatServer: ReactorDelegate {
         applyEffects()
         for connection in controlSessions.keys { reactor.close(connection, reason: "server shutting down") }
         controlSessions.removeAll()
-        reactor.schedule(afterNanoseconds: UInt64(settings.shutdownGrace * 1e9)) { [weak self] in
+        graceTimer = reactor.schedule(afterNanoseconds: UInt64(settings.shutdownGrace * 1e9)) { [weak self] in
             guard let self else { return }
+            self.graceTimer = nil
             self.logger.warning("shutdown grace period over: dropping \(self.reactor.connectionCount) connection(s)")
             self.reactor.abortAll(reason: "shutdown grace period over")
             self.reactor.stop()
@@ -420,7 +434,7 @@ public final class ChatServer: ReactorDelegate {
     }
 
     public func reactor(_ reactor: Reactor, closed connection: ConnectionID, because reason: CloseReason) {
-        controlSessions[connection] = nil
+        if let control = controlSessions.removeValue(forKey: connection), let deadline = control.deadline { reactor.cancel(deadline) }
         if let session = sessions.removeValue(forKey: connection) { limits.release(session.address) }
         else if let address = closedAddresses.removeValue(forKey: connection) { limits.release(address) }
         if case .sendQueueExceeded = reason {
@@ -462,9 +476,10 @@ public final class ChatServer: ReactorDelegate {
             return
         }
         let user = ControlAccess.userName(credentials.uid) ?? "uid\(credentials.uid)"
-        controlSessions[connection] = ControlSession(actor: "chatroomctl:\(user)")
+        let session = ControlSession(actor: "chatroomctl:\(user)")
+        controlSessions[connection] = session
         // A request is one small frame; a client that does not finish it is dropped.
-        reactor.schedule(afterNanoseconds: 10_000_000_000) { [weak self] in
+        session.deadline = reactor.schedule(afterNanoseconds: 10_000_000_000) { [weak self] in
             guard let self, self.controlSessions.removeValue(forKey: connection) != nil else { return }
             self.reactor.close(connection, reason: "control request timed out")
         }
@@ -485,6 +500,7 @@ public final class ChatServer: ReactorDelegate {
         }
         guard let request = requests.first else { return }
         controlSessions[connection] = nil
+        if let deadline = session.deadline { reactor.cancel(deadline) }
         let reply = ControlCommands.run(request, actor: session.actor, server: self)
         reactor.send(FrameEncoder.frame(reply), to: connection)
         reactor.close(connection, reason: "control request done")

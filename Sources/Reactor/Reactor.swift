@@ -155,6 +155,9 @@ public final class Reactor {
 
     public func cancel(_ timer: TimerID) { timers.cancel(timer) }
 
+    /// Timers scheduled and not yet fired or cancelled: a leak check for soak runs.
+    public var pendingTimerCount: Int { timers.count }
+
     // MARK: Connections
 
     /// Queues `bytes` for the connection; nothing is copied. Ignored for a connection that

@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import random
+import select
 import signal
 import sys
 import tempfile
@@ -462,7 +463,8 @@ class Soak:
         self.loop.close_all()
 
         # The daemon lets go of every connection: its descriptors return to the start value.
-        self.pump(15, lambda: fd_count(pid) <= fds_start)
+        # (The client loop is closed now, so wait on the daemon alone.)
+        wait_until(15, lambda: fd_count(pid) <= fds_start)
         fds_end = fd_count(pid)
         if fds_end != fds_start:
             self.fail(f"open descriptors: {fds_start} at start, {fds_end} after every client left")
@@ -485,6 +487,13 @@ class Soak:
         status = self.daemon.stop()
         if status != 0:
             self.fail(f"chatroomd exited {status} after SIGTERM")
+        # The daemon counts, at stop, timers still pending besides its repeating ones.
+        stop_lines = [line for line in self.daemon.stderr_lines if "chat_event=stop" in line]
+        leaked_timers = None
+        if stop_lines and "chat_leaked_timers=" in stop_lines[-1]:
+            leaked_timers = int(stop_lines[-1].split("chat_leaked_timers=")[1].split()[0])
+        if leaked_timers != 0:
+            self.fail(f"timers left behind at stop: {leaked_timers} ({stop_lines[-1:] })")
 
         def count(text):
             return sum(text in line for line in log)
@@ -497,9 +506,16 @@ class Soak:
             send_queue_cuts=count("chat_event=send-queue-exceeded"), banned_refused=count("banned-connection-refused"),
             rss_kib=dict(start=rss_start, max=rss_max, hwm=rss_hwm, end=rss_end, bound=rss_bound),
             fds=dict(start=fds_start, peak=self.peak_fds, end=fds_end), peak_connections=peak_connections,
-            send_queue_bytes=SEND_QUEUE_BYTES, exit_status=status, failures=self.failures,
+            send_queue_bytes=SEND_QUEUE_BYTES, exit_status=status, leaked_timers=leaked_timers, failures=self.failures,
         )
         return figures
+
+
+def wait_until(seconds, done):
+    """Polls `done` every 20 ms until it holds or `seconds` pass."""
+    until = time.monotonic() + seconds
+    while not done() and time.monotonic() < until:
+        select.select([], [], [], 0.02)
 
 
 def main():
