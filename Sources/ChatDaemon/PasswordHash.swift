@@ -1,5 +1,6 @@
 import ChatCore
 import CLinux
+import Foundation
 
 /// A password hash in one of the `/etc/shadow` formats (yescrypt `$y$`, sha512-crypt
 /// `$6$`, ...), checked with libcrypt's `crypt_r`: slow and salted, as admin passwords
@@ -32,5 +33,3 @@ public enum PasswordHashFormat {
         return AdminPasswordHash(hex: text)
     }
 }
-
-import Foundation
