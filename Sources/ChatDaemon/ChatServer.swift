@@ -119,7 +119,8 @@ public final class ChatServer: ReactorDelegate {
         } else {
             stateStore = nil
         }
-        limits = ConnectionLimits(maximumTotal: settings.maxConnections, maximumPerAddress: settings.maxConnectionsPerAddress)
+        limits = ConnectionLimits(maximumTotal: settings.maxConnections, maximumPerAddress: settings.maxConnectionsPerAddress,
+                                  ipv6PrefixLength: settings.ipv6HostPrefix)
         controlAccess = ControlAccess(groupName: settings.controlGroup)
         room = Room(configuration: Self.roomConfiguration(settings, accounts: accounts),
                     sanctions: restored.sanctions, history: restored.history)
@@ -324,6 +325,7 @@ public final class ChatServer: ReactorDelegate {
         applied.maxSendQueueBytes = settings.maxSendQueueBytes
         applied.controlSocket = settings.controlSocket
         applied.controlGroup = settings.controlGroup
+        applied.ipv6HostPrefix = settings.ipv6HostPrefix
         let slowmodeChanged = next.slowmode != settings.slowmode
         settings = applied
         var configuration = Self.roomConfiguration(settings, accounts: accounts)

@@ -26,6 +26,7 @@ public struct Settings: Equatable, Sendable {
     public var maxSendQueueBytes = 4 << 20
     public var maxConnections = 10_000
     public var maxConnectionsPerAddress = 32
+    public var ipv6HostPrefix = 64
     public var controlSocket: String? = nil
     public var controlGroup: String? = nil
     public var shutdownGrace = 3.0
@@ -152,6 +153,11 @@ public struct Settings: Equatable, Sendable {
                repeats: false, reloadable: true) { value, settings throws(Invalid) in
             settings.maxConnectionsPerAddress = try integer(value, "max-connections-per-address", 1...10_000_000)
         },
+        Option(key: "ipv6-host-prefix", valueName: "BITS",
+               help: "For max-connections-per-address, IPv6 addresses that share this many leading bits count as one host. Default 64 (one host's usual allocation).",
+               repeats: false, reloadable: false) { value, settings throws(Invalid) in
+            settings.ipv6HostPrefix = try integer(value, "ipv6-host-prefix", 32...128)
+        },
         Option(key: "control-socket", valueName: "PATH",
                help: "The local control socket for chatroomctl. Default $RUNTIME_DIRECTORY/control under systemd, else none; 'none' disables it.",
                repeats: false, reloadable: false) { value, settings throws(Invalid) in
@@ -261,6 +267,7 @@ public struct Settings: Equatable, Sendable {
         compare("max-send-queue-bytes", maxSendQueueBytes, other.maxSendQueueBytes)
         compare("max-connections", maxConnections, other.maxConnections)
         compare("max-connections-per-address", maxConnectionsPerAddress, other.maxConnectionsPerAddress)
+        compare("ipv6-host-prefix", ipv6HostPrefix, other.ipv6HostPrefix)
         compare("control-socket", controlSocket, other.controlSocket)
         compare("control-group", controlGroup, other.controlGroup)
         compare("shutdown-grace", shutdownGrace, other.shutdownGrace)

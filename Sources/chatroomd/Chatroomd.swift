@@ -36,6 +36,7 @@ struct SettingsOptions: ParsableArguments {
     @Option(name: .customLong("max-send-queue-bytes"), help: help("max-send-queue-bytes")) var maxSendQueueBytes: String?
     @Option(name: .customLong("max-connections"), help: help("max-connections")) var maxConnections: String?
     @Option(name: .customLong("max-connections-per-address"), help: help("max-connections-per-address")) var maxConnectionsPerAddress: String?
+    @Option(name: .customLong("ipv6-host-prefix"), help: help("ipv6-host-prefix")) var ipv6HostPrefix: String?
     @Option(name: .customLong("control-socket"), help: help("control-socket")) var controlSocket: String?
     @Option(name: .customLong("control-group"), help: help("control-group")) var controlGroup: String?
     @Option(name: .customLong("shutdown-grace"), help: help("shutdown-grace")) var shutdownGrace: String?
@@ -67,6 +68,7 @@ struct SettingsOptions: ParsableArguments {
         add("max-send-queue-bytes", maxSendQueueBytes)
         add("max-connections", maxConnections)
         add("max-connections-per-address", maxConnectionsPerAddress)
+        add("ipv6-host-prefix", ipv6HostPrefix)
         add("control-socket", controlSocket)
         add("control-group", controlGroup)
         add("shutdown-grace", shutdownGrace)

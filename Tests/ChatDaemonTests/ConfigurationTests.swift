@@ -234,8 +234,8 @@ struct SettingsTests {
         #expect(keys == ["listen", "admin", "admin-password-hash", "admin-password-hash-file", "state-directory",
                          "log-level", "log-target", "history-lines", "slowmode", "flood-rate", "flood-burst",
                          "flood-disconnect-after", "handshake-timeout", "max-frame-bytes", "max-send-queue-bytes",
-                         "max-connections", "max-connections-per-address", "control-socket", "control-group",
-                         "shutdown-grace"])
+                         "max-connections", "max-connections-per-address", "ipv6-host-prefix", "control-socket",
+                         "control-group", "shutdown-grace"])
         #expect(Settings.options.count == keys.count, "a key appears twice in the option table")
         for option in Settings.options { #expect(!option.help.isEmpty, "\(option.key) has no help") }
     }
@@ -466,7 +466,7 @@ struct SettingsTests {
             "admin-password-hash-file": "/x", "state-directory": "/x", "log-level": "debug", "log-target": "journal",
             "history-lines": "1", "slowmode": "5", "flood-rate": "1", "flood-burst": "1", "flood-disconnect-after": "1",
             "handshake-timeout": "1", "max-frame-bytes": "100", "max-send-queue-bytes": "5000", "max-connections": "1",
-            "max-connections-per-address": "1", "control-socket": "/x", "control-group": "root", "shutdown-grace": "1",
+            "max-connections-per-address": "1", "ipv6-host-prefix": "48", "control-socket": "/x", "control-group": "root", "shutdown-grace": "1",
         ]
         for option in Settings.options {
             let value = try #require(samples[option.key], "no sample value for \(option.key)")
@@ -480,6 +480,7 @@ struct SettingsTests {
     /// the option table marks as not reloadable.
     @Test func nonReloadableKeys() {
         let fixed = Set(Settings.options.filter { !$0.reloadable }.map(\.key))
-        #expect(fixed == ["listen", "state-directory", "log-target", "max-send-queue-bytes", "control-socket", "control-group"])
+        #expect(fixed == ["listen", "state-directory", "log-target", "max-send-queue-bytes", "ipv6-host-prefix",
+                          "control-socket", "control-group"])
     }
 }

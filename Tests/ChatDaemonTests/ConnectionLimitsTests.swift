@@ -87,3 +87,22 @@ struct ConnectionLimitsTests {
         #expect(limits.admit(Self.ip("127.0.0.2")) == .serverFull)
     }
 }
+
+@Suite("Connection limits: the IPv6 host prefix")
+struct ConnectionLimitsPrefixTests {
+    static func ip(_ text: String) -> IPAddress { IPAddress(parsing: text)! }
+
+    @Test func aShorterPrefix_groupsMoreAddressesAsOneHost() {
+        var limits = ConnectionLimits(maximumTotal: 100, maximumPerAddress: 1, ipv6PrefixLength: 48)
+        #expect(limits.admit(Self.ip("2001:db8:1:2::1")) == .admitted)
+        #expect(limits.admit(Self.ip("2001:db8:1:ffff::1")) == .addressFull, "same /48")
+        #expect(limits.admit(Self.ip("2001:db8:2::1")) == .admitted, "another /48")
+    }
+
+    @Test func prefix128_countsEveryAddress() {
+        var limits = ConnectionLimits(maximumTotal: 100, maximumPerAddress: 1, ipv6PrefixLength: 128)
+        #expect(limits.admit(Self.ip("2001:db8::1")) == .admitted)
+        #expect(limits.admit(Self.ip("2001:db8::2")) == .admitted)
+        #expect(limits.admit(Self.ip("2001:db8::1")) == .addressFull)
+    }
+}
