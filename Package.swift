@@ -13,20 +13,19 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Linux headers that Glibc's module map leaves out (epoll, signalfd, timerfd, eventfd, accept4).
-        .target(name: "CLinux", cSettings: [.define("_GNU_SOURCE")], linkerSettings: [.linkedLibrary("crypt")]),
+        .target(name: "CLinux", cSettings: [.define("_GNU_SOURCE")]),
+        // Password hashing, for the daemon only: libcrypt (yescrypt and the other crypt(3)
+        // formats) and libcrypto's SHA-256 for the seed's legacy hashes.
+        .target(name: "CPasswordHash", linkerSettings: [.linkedLibrary("crypt"), .linkedLibrary("crypto")]),
         // Reference-counted immutable byte storage shared by the protocol encoder and the reactor's queues.
         .target(name: "Bytes"),
         // Framing and command syntax. No I/O.
         .target(name: "ChatProtocol", dependencies: ["Bytes"]),
         // The Room: chat rules as events in, effects out. No I/O, no clock reads.
-        .target(name: "ChatCore", dependencies: [
-            "ChatProtocol", "Bytes",
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        .target(name: "ChatCore", dependencies: ["ChatProtocol", "Bytes"]),
         // The epoll event loop. Knows nothing about chat.
         .target(name: "Reactor", dependencies: ["CLinux", "Bytes"]),
         // libsystemd: sd_notify, sd_listen_fds, sd_watchdog_enabled, sd_journal_sendv.
@@ -40,18 +39,18 @@ let package = Package(
         .target(name: "Terminal"),
         // Wires the Reactor to the Room.
         .target(name: "ChatDaemon", dependencies: [
-            "Reactor", "ChatCore", "ChatProtocol", "Bytes", "Systemd", "CLinux",
+            "Reactor", "ChatCore", "ChatProtocol", "Bytes", "Systemd", "CLinux", "CPasswordHash",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The terminal client's logic: connection, line editor, terminal modes.
         .target(name: "ChatClient", dependencies: ["CLinux", "ChatProtocol", "Bytes", "Terminal"]),
         .executableTarget(name: "chatroomd", dependencies: [
-            "ChatDaemon", "ChatCore", "Reactor", "Terminal", "Systemd",
+            "ChatDaemon", "ChatCore", "ChatProtocol", "Reactor", "Terminal", "Systemd",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "chatroom", dependencies: [
-            "ChatClient",
+            "ChatClient", "ChatProtocol",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Administration over the local control socket.

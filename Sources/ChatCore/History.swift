@@ -86,6 +86,6 @@ public struct History {
     public static func render(_ entry: Entry) -> String {
         let secondsOfDay = ((entry.unixSeconds % 86_400) + 86_400) % 86_400
         func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "[history \(two(secondsOfDay / 3600)):\(two(secondsOfDay / 60 % 60)):\(two(secondsOfDay % 60))Z] \(entry.text)"
+        return ServerReply.historyPrefix + "\(two(secondsOfDay / 3600)):\(two(secondsOfDay / 60 % 60)):\(two(secondsOfDay % 60))Z] \(entry.text)"
     }
 }

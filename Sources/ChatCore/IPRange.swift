@@ -129,11 +129,11 @@ extension Character {
 }
 
 extension String {
-    /// Splits on a multi-character separator (Foundation-free).
+    /// Splits on a multi-character separator, keeping empty parts (`"::1"` gives `["", "1"]`).
     func components(separatedByString separator: String) -> [String] {
         var result: [String] = []
         var rest = self[...]
-        while let range = rest.range(of: separator) {
+        while let range = rest.firstRange(of: separator) {
             result.append(String(rest[..<range.lowerBound]))
             rest = rest[range.upperBound...]
         }

@@ -5,10 +5,10 @@ import ChatProtocol
 /// when a duration or reason is given.
 public enum Notice {
     public static let connected = ServerReply.connected
-    public static func joined(_ nick: String) -> String { "\(nick) has joined the chat!" }
+    public static func joined(_ nick: String) -> String { ServerReply.joined(nick) }
     public static let adminJoined = "An admin has joined the chat!"
     public static let incorrectPassword = "Incorrect password."
-    public static func left(_ nick: String) -> String { "[CLIENT DISCONNECT - \(nick)]" }
+    public static func left(_ nick: String) -> String { ServerReply.left(nick) }
     public static func youWereKicked(reason: String?) -> String {
         detailed("You have been kicked by an admin", seconds: nil, reason: reason)
     }
@@ -26,14 +26,14 @@ public enum Notice {
     public static let youWereBanned = youWereBanned(seconds: nil, reason: nil)
     public static func banned(_ nick: String) -> String { banned(nick, seconds: nil, reason: nil) }
 
-    public static let shuttingDown = "Server is shutting down."
+    public static let shuttingDown = ServerReply.shuttingDown
     public static let addressBanned = "You are banned from this server."
     public static let adminLoginDisabled = "Admin login is disabled on this server (no admin password hash is configured)."
     public static func nickInUse(_ nick: String) -> String {
-        "The nickname \(nick) is already in use. Choose another one."
+        "The nickname \(nick)" + ServerReply.nickInUseSuffix
     }
     public static func invalidNick(_ problem: Nickname.Problem) -> String {
-        "Invalid nickname: \(problem). Use up to \(Nickname.maximumByteCount) bytes with at least one letter or digit, and no spaces."
+        ServerReply.invalidNickPrefix + "\(problem). Use up to \(Nickname.maximumByteCount) bytes with at least one letter or digit, and no spaces."
     }
     public static let adminNickReserved = "The nickname admin is reserved. Log in with admin:<password> instead."
     public static let expectedGreeting = "Expected NICK:<nickname> or admin:<password> as the first message."
@@ -77,10 +77,8 @@ public enum Notice {
     // Slowmode and flood control
     public static func slowmodeOn(_ seconds: Int) -> String { "Slowmode is on: one message every \(SanctionDuration.format(seconds: Int64(seconds))) per member." }
     public static let slowmodeOff = "Slowmode is off."
-    public static func slowmodeWait(_ seconds: Int64) -> String {
-        "Slowmode is on: you may send your next message in \(SanctionDuration.format(seconds: seconds))."
-    }
-    public static let tooFast = "You are sending messages too fast; that one was not delivered."
+    public static func slowmodeWait(_ seconds: Int64) -> String { ServerReply.slowmodeWait(seconds) }
+    public static let tooFast = ServerReply.tooFast
     public static let disconnectedForFlooding = "You have been disconnected for flooding."
     public static func floodedOut(_ nick: String) -> String { "\(nick) was disconnected for flooding." }
     public static let handshakeTimedOut = "Timed out waiting for NICK:<nickname> or admin:<password>."
@@ -93,15 +91,15 @@ public enum Notice {
     public static let cannotMessageYourself = "You cannot send a private message to yourself."
 
     // Logins
-    public static func loggedIn(account: String) -> String { "You are now an admin (account \(account))." }
-    public static func becameAdmin(_ nick: String) -> String { "\(nick) is now an admin." }
+    public static func loggedIn(account: String) -> String { ServerReply.loggedInPrefix + " (account \(account))." }
+    public static func becameAdmin(_ nick: String) -> String { nick + ServerReply.becameAdminSuffix }
     public static let alreadyAdmin = "You are already an admin."
     public static func loginThrottled(_ seconds: Int64) -> String {
         "Too many failed logins from your address; try again in \(SanctionDuration.format(seconds: seconds))."
     }
     public static let loginFailed = "Login failed: unknown account or wrong password."
 
-    public static func serverNotice(_ text: String) -> String { "[server] \(text)" }
+    public static func serverNotice(_ text: String) -> String { ServerReply.serverNotice(text) }
 
     /// `base` + ` for 10m` + `.` + ` Reason: text`; with neither, exactly `base.`
     static func detailed(_ base: String, seconds: Int64?, reason: String?) -> String {

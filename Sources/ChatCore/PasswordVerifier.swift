@@ -1,5 +1,5 @@
 /// Checks a password against a stored hash. ChatCore does no I/O and links no C, so
-/// the daemon supplies verifiers for libcrypt hashes; the seed's SHA-256 lives here.
+/// the daemon supplies every verifier (libcrypt's hashes and the seed's SHA-256).
 public protocol PasswordVerifier: Sendable {
     func verify(password: String) -> Bool
     /// Unsalted and fast: accepted for compatibility, warned about at start.
@@ -8,8 +8,10 @@ public protocol PasswordVerifier: Sendable {
     var fingerprint: String { get }
 }
 
-extension AdminPasswordHash: PasswordVerifier {
-    public func verify(password: String) -> Bool { matches(password: password) }
-    public var isLegacy: Bool { true }
-    public var fingerprint: String { hex }
+extension StringProtocol {
+    /// Without leading and trailing white space, without Foundation.
+    public func trimmingWhitespace() -> String {
+        guard let start = firstIndex(where: { !$0.isWhitespace }), let end = lastIndex(where: { !$0.isWhitespace }) else { return "" }
+        return String(self[start...end])
+    }
 }

@@ -28,7 +28,7 @@ public final class Room {
         /// Slowmode at start, in seconds; nil is off. `/slowmode` changes it at run time.
         public var slowmodeSeconds: Int?
 
-        public init(adminPasswordHash: AdminPasswordHash? = nil, accounts: [String: any PasswordVerifier] = [:],
+        public init(adminPasswordHash: (any PasswordVerifier)? = nil, accounts: [String: any PasswordVerifier] = [:],
                     logMessageBodies: Bool = false, historyLimit: Int = 50,
                     floodRate: Double = 10, floodBurst: Double = 20, floodDisconnectAfter: Int = 100,
                     handshakeTimeoutSeconds: Double = 10, slowmodeSeconds: Int? = nil) {

@@ -65,10 +65,3 @@ public struct ConfigurationFile: Sendable {
         return value
     }
 }
-
-extension StringProtocol {
-    func trimmingWhitespace() -> String {
-        guard let start = firstIndex(where: { !$0.isWhitespace }), let end = lastIndex(where: { !$0.isWhitespace }) else { return "" }
-        return String(self[start...end])
-    }
-}

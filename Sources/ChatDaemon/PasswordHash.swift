@@ -1,5 +1,5 @@
 import ChatCore
-import CLinux
+import CPasswordHash
 import Foundation
 
 /// A password hash in one of the `/etc/shadow` formats (yescrypt `$y$`, sha512-crypt
@@ -10,18 +10,18 @@ public struct CryptPasswordHash: PasswordVerifier, Equatable {
 
     public init?(_ encoded: String) {
         let text = encoded.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard text.hasPrefix("$"), clinux_crypt_is_complete(text) == 1 else { return nil }
+        guard text.hasPrefix("$"), password_crypt_is_complete(text) == 1 else { return nil }
         self.encoded = text
     }
 
-    public func verify(password: String) -> Bool { clinux_crypt_matches(password, encoded) == 1 }
+    public func verify(password: String) -> Bool { password_crypt_matches(password, encoded) == 1 }
     public var isLegacy: Bool { false }
     public var fingerprint: String { encoded }
 
     /// A new yescrypt hash, the default of `mkpasswd` and Debian's `/etc/shadow`.
     public static func make(password: String) -> CryptPasswordHash? {
         var buffer = [CChar](repeating: 0, count: 512)
-        guard clinux_crypt_new_hash(password, "$y$", &buffer, buffer.count) == 0 else { return nil }
+        guard password_crypt_new_hash(password, "$y$", &buffer, buffer.count) == 0 else { return nil }
         return CryptPasswordHash(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
 }
@@ -30,6 +30,6 @@ public struct CryptPasswordHash: PasswordVerifier, Equatable {
 public enum PasswordHashFormat {
     public static func parse(_ text: String) -> (any PasswordVerifier)? {
         if let modern = CryptPasswordHash(text) { return modern }
-        return AdminPasswordHash(hex: text)
+        return SHA256PasswordHash(hex: text)
     }
 }

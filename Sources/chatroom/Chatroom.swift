@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChatClient
+import ChatProtocol
 import Glibc
 import Terminal
 
@@ -18,7 +19,7 @@ struct Chatroom: ParsableCommand {
             Exit codes: 0 after leaving, 1 when the server closed the connection (its last \
             message is printed), 64 usage error, 69 cannot connect.
             """,
-        version: "0.1.0"
+        version: ChatroomVersion.current
     )
 
     @Option(help: "Server host name or address.")

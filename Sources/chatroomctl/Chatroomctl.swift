@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChatProtocol
 
 @main
 struct Chatroomctl: ParsableCommand {
@@ -15,7 +16,7 @@ struct Chatroomctl: ParsableCommand {
             Exit codes: 0 done, 1 the daemon reported an error, 64 usage error, \
             69 the daemon is unreachable, 76 the reply was not understood, 77 permission denied.
             """,
-        version: "0.1.0",
+        version: ChatroomVersion.current,
         subcommands: [
             Who.self, Bans.self, Stats.self, Reload.self,
             Kick.self, Ban.self, Unban.self, Mute.self, Unmute.self, Slowmode.self, Say.self,

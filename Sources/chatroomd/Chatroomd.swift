@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChatCore
 import ChatDaemon
+import ChatProtocol
 import Glibc
 import Logging
 import Systemd
@@ -119,7 +120,7 @@ struct Chatroomd: ParsableCommand {
             Exit codes: 0 clean shutdown, 64 usage error, 71 cannot listen or set up, \
             78 configuration error.
             """,
-        version: "0.2.0",
+        version: ChatroomVersion.current,
         subcommands: [HashPassword.self, CheckConfig.self]
     )
 
@@ -183,7 +184,7 @@ struct HashPassword: ParsableCommand {
             }
         }
         if sha256 {
-            print(AdminPasswordHash.of(password: password).hex)
+            print(SHA256PasswordHash.of(password: password).hex)
             return
         }
         guard let hash = CryptPasswordHash.make(password: password) else {

@@ -49,7 +49,7 @@ final class RoomDriver {
 
     convenience init(adminPassword: String? = RoomDriver.secret, logMessageBodies: Bool = false,
                      bannedAddresses: Set<IPAddress> = []) {
-        self.init(configuration: .init(adminPasswordHash: adminPassword.map(AdminPasswordHash.of(password:)),
+        self.init(configuration: .init(adminPasswordHash: adminPassword.map(TestPassword.of(password:)),
                                        logMessageBodies: logMessageBodies),
                   bannedAddresses: bannedAddresses)
     }
@@ -65,7 +65,7 @@ final class RoomDriver {
     static func configuration(accounts: [String: any PasswordVerifier] = [:], historyLimit: Int = 50,
                               floodRate: Double = 10, floodBurst: Double = 20, floodDisconnectAfter: Int = 100,
                               handshakeTimeoutSeconds: Double = 10, slowmodeSeconds: Int? = nil) -> Room.Configuration {
-        Room.Configuration(adminPasswordHash: AdminPasswordHash.of(password: secret), accounts: accounts,
+        Room.Configuration(adminPasswordHash: TestPassword.of(password: secret), accounts: accounts,
                            historyLimit: historyLimit, floodRate: floodRate, floodBurst: floodBurst,
                            floodDisconnectAfter: floodDisconnectAfter, handshakeTimeoutSeconds: handshakeTimeoutSeconds,
                            slowmodeSeconds: slowmodeSeconds)

@@ -108,8 +108,8 @@ final class RoomFuzzRun {
         // Byte 0 picks the configuration, byte 1 (when 0xF_) bans restored from the state directory.
         let setup = data.first ?? 0
         let configuration = Room.Configuration(
-            adminPasswordHash: AdminPasswordHash.of(password: RoomFuzzCheck.adminPassword),
-            accounts: ["mod": AdminPasswordHash.of(password: RoomFuzzCheck.moderatorPassword)],
+            adminPasswordHash: TestPassword.of(password: RoomFuzzCheck.adminPassword),
+            accounts: ["mod": TestPassword.of(password: RoomFuzzCheck.moderatorPassword)],
             historyLimit: [0, 3, 50, 1][Int(setup & 3)],
             floodRate: 10, floodBurst: setup & 4 == 0 ? 20 : 3,
             floodDisconnectAfter: setup & 8 == 0 ? 100 : 3,

@@ -144,7 +144,7 @@ struct RoomLifecycleTests {
 
     @Test func configuration_canBeChangedWhileRunning() {
         let room = RoomDriver(adminPassword: nil)
-        room.room.configuration.adminPasswordHash = AdminPasswordHash.of(password: "late")
+        room.room.configuration.adminPasswordHash = TestPassword.of(password: "late")
         #expect(room.joinAdmin(password: "late") == [
             .send("Connected to the server", to: "admin"),
             .broadcast("An admin has joined the chat!", to: ["admin"]),

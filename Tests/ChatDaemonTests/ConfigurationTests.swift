@@ -6,7 +6,7 @@ import Testing
 /// A known sha512-crypt vector (from the SHA-crypt specification): "Hello world!".
 let sha512CryptHelloWorld = "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"
 /// SHA-256 hex of "legacy-password", the seed's format.
-let legacySHA256 = AdminPasswordHash.of(password: "legacy-password").hex
+let legacySHA256 = SHA256PasswordHash.of(password: "legacy-password").hex
 
 /// yescrypt hashes are slow by design; make the few the tests need once.
 enum Hashes {

@@ -47,14 +47,5 @@ int clinux_signalfd_read(int fd);
 // SO_PEERCRED (struct ucred needs _GNU_SOURCE, which Swift's Glibc import lacks).
 int clinux_peer_credentials(int fd, int *pid, unsigned int *uid, unsigned int *gid);
 
-// libcrypt (libxcrypt): the /etc/shadow hash formats (yescrypt, sha512-crypt, ...).
-// Returns 1 if `password` hashes to `hash`, 0 if not, -1 if the hash is not usable.
-int clinux_crypt_matches(const char *password, const char *hash);
-// 1 if `hash` is a complete crypt(3) hash (hashing with it gives a string of the same
-// length: a setting without its hash part, or a cut-off hash, does not), else 0.
-int clinux_crypt_is_complete(const char *hash);
-// Writes a fresh salted hash of `password` with the method `prefix` ("$y$" yescrypt,
-// "$6$" sha512-crypt) into `out`. Returns 0 on success, -1 on failure.
-int clinux_crypt_new_hash(const char *password, const char *prefix, char *out, size_t size);
 
 #endif

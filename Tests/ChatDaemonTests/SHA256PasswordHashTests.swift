@@ -1,36 +1,37 @@
+@testable import ChatDaemon
 import ChatCore
 import Testing
 
-@Suite("AdminPasswordHash")
-struct AdminPasswordHashTests {
+@Suite("SHA256PasswordHash")
+struct SHA256PasswordHashTests {
     static let secretHex = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b"
     static let emptyHex = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
     @Test func hashOfSecret_matchesKnownSHA256Vector() {
-        #expect(AdminPasswordHash.of(password: "secret").hex == Self.secretHex)
-        #expect(AdminPasswordHash.of(password: "").hex == Self.emptyHex)
-        #expect(AdminPasswordHash.of(password: "secret").digest.count == 32)
+        #expect(SHA256PasswordHash.of(password: "secret").hex == Self.secretHex)
+        #expect(SHA256PasswordHash.of(password: "").hex == Self.emptyHex)
+        #expect(SHA256PasswordHash.of(password: "secret").digest.count == 32)
     }
 
     @Test func parsedHex_equalsComputedHash_andRoundTrips() throws {
-        let parsed = try #require(AdminPasswordHash(hex: Self.secretHex))
-        #expect(parsed == AdminPasswordHash.of(password: "secret"))
+        let parsed = try #require(SHA256PasswordHash(hex: Self.secretHex))
+        #expect(parsed == SHA256PasswordHash.of(password: "secret"))
         #expect(parsed.hex == Self.secretHex)
         #expect(parsed.digest.first == 0x2B)
         #expect(parsed.digest.last == 0x5B)
     }
 
     @Test func parsing_acceptsUpperCaseAndMixedCaseHex() throws {
-        let upper = try #require(AdminPasswordHash(hex: Self.secretHex.uppercased()))
-        #expect(upper == AdminPasswordHash.of(password: "secret"))
+        let upper = try #require(SHA256PasswordHash(hex: Self.secretHex.uppercased()))
+        #expect(upper == SHA256PasswordHash.of(password: "secret"))
         #expect(upper.hex == Self.secretHex, "hex is always rendered in lower case")
         let mixed = String(Self.secretHex.enumerated().map { $0.offset % 2 == 0 ? Character($0.element.uppercased()) : $0.element })
-        #expect(AdminPasswordHash(hex: mixed) == upper)
+        #expect(SHA256PasswordHash(hex: mixed) == upper)
     }
 
     @Test(arguments: [" \(secretHex)", "\(secretHex)\n", "\t \(secretHex) \r\n"])
     func parsing_ignoresSurroundingWhitespace(text: String) {
-        #expect(AdminPasswordHash(hex: text) == AdminPasswordHash.of(password: "secret"))
+        #expect(SHA256PasswordHash(hex: text) == SHA256PasswordHash.of(password: "secret"))
     }
 
     static let malformedHexTexts: [String] = {
@@ -49,11 +50,11 @@ struct AdminPasswordHashTests {
 
     @Test(arguments: malformedHexTexts)
     func parsing_rejectsAnythingButSixtyFourHexDigits(text: String) {
-        #expect(AdminPasswordHash(hex: text) == nil)
+        #expect(SHA256PasswordHash(hex: text) == nil)
     }
 
     @Test func matches_acceptsOnlyTheExactPassword() throws {
-        let hash = try #require(AdminPasswordHash(hex: Self.secretHex))
+        let hash = try #require(SHA256PasswordHash(hex: Self.secretHex))
         #expect(hash.matches(password: "secret"))
         for wrong in ["Secret", "SECRET", "secret ", " secret", "secre", "secrets", "", "2bb80d53"] {
             #expect(!hash.matches(password: wrong), "\(wrong.debugDescription)")
@@ -62,9 +63,9 @@ struct AdminPasswordHashTests {
     }
 
     @Test func matches_handlesUnicodePasswordsByTheirUTF8() {
-        let hash = AdminPasswordHash.of(password: "pässwörd 🔑")
+        let hash = SHA256PasswordHash.of(password: "pässwörd 🔑")
         #expect(hash.matches(password: "pässwörd 🔑"))
         #expect(!hash.matches(password: "passwörd 🔑"))
-        #expect(AdminPasswordHash.of(password: "").matches(password: ""))
+        #expect(SHA256PasswordHash.of(password: "").matches(password: ""))
     }
 }

@@ -1,9 +1,10 @@
-import Crypto
+import ChatCore
+import CPasswordHash
 
 /// The admin password as the original configured it: the SHA-256 hex digest of the
 /// password. Unsalted and fast, so it is kept for compatibility only; comparison runs
 /// in constant time so response timing says nothing about how close a guess was.
-public struct AdminPasswordHash: Sendable, Equatable {
+public struct SHA256PasswordHash: Sendable, Equatable {
     public let digest: [UInt8]
 
     /// Accepts 64 hex digits, either case, surrounding whitespace ignored.
@@ -20,8 +21,16 @@ public struct AdminPasswordHash: Sendable, Equatable {
         digest = bytes
     }
 
-    public static func of(password: String) -> AdminPasswordHash {
-        AdminPasswordHash(digest: Array(SHA256.hash(data: Array(password.utf8))))
+    public static func of(password: String) -> SHA256PasswordHash {
+        SHA256PasswordHash(digest: digest(password))
+    }
+
+    static func digest(_ password: String) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        let bytes = Array(password.utf8)
+        let status = bytes.withUnsafeBytes { password_sha256($0.baseAddress, $0.count, &out) }
+        precondition(status == 0, "libcrypto's SHA-256 failed")
+        return out
     }
 
     private init(digest: [UInt8]) { self.digest = digest }
@@ -34,7 +43,7 @@ public struct AdminPasswordHash: Sendable, Equatable {
     }
 
     public func matches(password: String) -> Bool {
-        let candidate = Array(SHA256.hash(data: Array(password.utf8)))
+        let candidate = Self.digest(password)
         var difference: UInt8 = 0
         for i in 0..<digest.count { difference |= digest[i] ^ candidate[i] }
         return difference == 0
@@ -50,11 +59,8 @@ public struct AdminPasswordHash: Sendable, Equatable {
     }
 }
 
-extension String {
-    func trimmingWhitespace() -> String {
-        let scalars = unicodeScalars
-        guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let end = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
-        return String(scalars[start...end])
-    }
+extension SHA256PasswordHash: PasswordVerifier {
+    public func verify(password: String) -> Bool { matches(password: password) }
+    public var isLegacy: Bool { true }
+    public var fingerprint: String { hex }
 }
