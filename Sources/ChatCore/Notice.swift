@@ -99,6 +99,14 @@ public enum Notice {
     }
     public static let loginFailed = "Login failed: unknown account or wrong password."
 
+    // Topic
+    public static func topic(_ topic: Topic) -> String { ServerReply.topicPrefix + topic.text }
+    public static func topicChanged(_ topic: Topic) -> String { "\(topic.setBy) set the topic: \(topic.text)" }
+    public static func topicCleared(by actor: String) -> String { "\(actor) cleared the topic." }
+    public static let noTopic = "No topic is set."
+    public static let topicAdminOnly = "Only an admin can change the topic."
+    public static let topicTooLong = "The topic is too long (at most \(Topic.maximumCharacters) characters)."
+
     public static func serverNotice(_ text: String) -> String { ServerReply.serverNotice(text) }
 
     /// `base` + ` for 10m` + `.` + ` Reason: text`; with neither, exactly `base.`

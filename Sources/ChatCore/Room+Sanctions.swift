@@ -1,20 +1,11 @@
 import ChatProtocol
 
-/// Who performs a moderation action: an admin member, or the local operator through
-/// the control socket (`chatroomctl:<user>`). Every action is logged with it.
-struct Moderator {
-    let name: String
-    /// The admin's own connection and address, for replies and self-protection checks.
-    let client: ClientID?
-    let address: IPAddress?
-}
-
 extension Room {
     // MARK: Matching
 
-    func activeBan(for address: IPAddress, now: RoomTime? = nil) -> Sanction? {
+    func activeBan(for address: IPAddress, now: RoomTime) -> Sanction? {
         sanctions.first { sanction in
-            sanction.kind == .ban && sanction.range.contains(address) && !(now.map { sanction.isExpired(at: $0.unixSeconds) } ?? false)
+            sanction.kind == .ban && sanction.range.contains(address) && !sanction.isExpired(at: now.unixSeconds)
         }
     }
 
@@ -44,11 +35,11 @@ extension Room {
 
     // MARK: Actions
 
-    func kick(_ targetNick: String, reason: String?, by moderator: Moderator, effects: inout [RoomEffect]) {
+    func kick(_ targetNick: String, reason: String?, by moderator: Moderator, effects: inout [RoomEffect]) -> CommandResult {
         guard let (targetID, target, targetPeer) = member(named: targetNick) else {
-            return tell(moderator, Notice.noSuchMember(targetNick), effects: &effects)
+            return refuse(moderator, Notice.noSuchMember(targetNick), effects: &effects)
         }
-        guard targetID != moderator.client else { return tell(moderator, Notice.cannotTargetYourself("kick"), effects: &effects) }
+        guard targetID != moderator.client else { return refuse(moderator, Notice.cannotTargetYourself("kick"), effects: &effects) }
         removeMember(targetID, target)
         effects.append(.send(FrameEncoder.frame(Notice.youWereKicked(reason: reason)), to: targetID))
         effects.append(.close(targetID, reason: "kicked by \(moderator.name)" + (reason.map { ": \($0)" } ?? "")))
@@ -59,13 +50,14 @@ extension Room {
                                           message: "\(target.nick) was kicked by \(moderator.name)" + (reason.map { ": \($0)" } ?? ""),
                                           fields: fields)))
         if moderator.client == nil { tell(moderator, "Kicked \(target.nick).", effects: &effects) }
+        return .done
     }
 
     /// Bans a member's address, or an address or range given directly. Everyone
     /// connected from inside the range is disconnected; `purge` also removes their lines
     /// from the history.
     func ban(_ targetText: String, seconds: Int64?, reason: String?, purge: Bool, by moderator: Moderator,
-             now: RoomTime, effects: inout [RoomEffect]) {
+             now: RoomTime, effects: inout [RoomEffect]) -> CommandResult {
         let range: IPRange
         var nick: String? = nil
         var targetPeer: String? = nil
@@ -73,17 +65,17 @@ extension Room {
             range = IPRange(online.1.address)
             nick = online.1.nick
             targetPeer = online.2
-            if online.0 == moderator.client { return tell(moderator, Notice.cannotTargetYourself("ban"), effects: &effects) }
+            if online.0 == moderator.client { return refuse(moderator, Notice.cannotTargetYourself("ban"), effects: &effects) }
             if let own = moderator.address, range.contains(own) {
-                return tell(moderator, Notice.cannotBanOwnAddress(online.1.nick), effects: &effects)
+                return refuse(moderator, Notice.cannotBanOwnAddress(online.1.nick), effects: &effects)
             }
         } else if let parsed = IPRange(parsing: targetText) {
             range = parsed
             if let own = moderator.address, range.contains(own) {
-                return tell(moderator, Notice.cannotBanOwnRange(range), effects: &effects)
+                return refuse(moderator, Notice.cannotBanOwnRange(range), effects: &effects)
             }
         } else {
-            return tell(moderator, Notice.noSuchTarget(targetText), effects: &effects)
+            return refuse(moderator, Notice.noSuchTarget(targetText), effects: &effects)
         }
         sanctions.removeAll { $0.kind == .ban && $0.range == range }
         let sanction = Sanction(kind: .ban, range: range, nick: nick, reason: reason, setBy: moderator.name,
@@ -126,16 +118,17 @@ extension Room {
                  + (removedNicks.isEmpty ? "." : "; disconnected \(removedNicks.joined(separator: ", ")).")
                  + (purge ? " Purged \(purged) history line(s)." : ""), effects: &effects)
         }
+        return .done
     }
 
-    func unban(_ targetText: String, by moderator: Moderator, effects: inout [RoomEffect]) {
+    func unban(_ targetText: String, by moderator: Moderator, effects: inout [RoomEffect]) -> CommandResult {
         let lifted: [Sanction]
         if let range = IPRange(parsing: targetText) {
             lifted = sanctions.filter { $0.kind == .ban && ($0.range == range || (range.isSingleAddress && $0.range.contains(range.network))) }
         } else {
             lifted = sanctions.filter { $0.kind == .ban && $0.nick.map(Nickname.key) == Nickname.key(targetText) }
         }
-        guard !lifted.isEmpty else { return tell(moderator, Notice.noBanMatches(targetText), effects: &effects) }
+        guard !lifted.isEmpty else { return refuse(moderator, Notice.noBanMatches(targetText), effects: &effects) }
         sanctions.removeAll { candidate in lifted.contains(candidate) }
         for sanction in lifted {
             broadcast(Notice.banLifted(sanction.publicDescription, by: moderator.name), effects: &effects)
@@ -146,17 +139,18 @@ extension Room {
         if moderator.client == nil || memberOrder.isEmpty {
             tell(moderator, "Lifted \(lifted.count) ban(s).", effects: &effects)
         }
+        return .done
     }
 
     func mute(_ targetNick: String, seconds: Int64?, reason: String?, by moderator: Moderator, now: RoomTime,
-              effects: inout [RoomEffect]) {
+              effects: inout [RoomEffect]) -> CommandResult {
         guard let (targetID, target, _) = member(named: targetNick) else {
-            return tell(moderator, Notice.noSuchMember(targetNick), effects: &effects)
+            return refuse(moderator, Notice.noSuchMember(targetNick), effects: &effects)
         }
-        guard targetID != moderator.client else { return tell(moderator, Notice.cannotTargetYourself("mute"), effects: &effects) }
+        guard targetID != moderator.client else { return refuse(moderator, Notice.cannotTargetYourself("mute"), effects: &effects) }
         // A mute holds the target's address: on the moderator's own address it would mute them too.
         if let own = moderator.address, IPRange(target.address).contains(own) {
-            return tell(moderator, Notice.cannotMuteOwnAddress(target.nick), effects: &effects)
+            return refuse(moderator, Notice.cannotMuteOwnAddress(target.nick), effects: &effects)
         }
         sanctions.removeAll { $0.kind == .mute && ($0.range.contains(target.address) || $0.nick.map(Nickname.key) == Nickname.key(target.nick)) }
         let sanction = Sanction(kind: .mute, range: IPRange(target.address), nick: target.nick, reason: reason,
@@ -173,15 +167,16 @@ extension Room {
                                                + (seconds.map { " for \(SanctionDuration.format(seconds: $0))" } ?? "")
                                                + (reason.map { ": \($0)" } ?? ""))))
         if moderator.client == nil { tell(moderator, "Muted \(target.nick).", effects: &effects) }
+        return .done
     }
 
-    func unmute(_ targetNick: String, by moderator: Moderator, effects: inout [RoomEffect]) {
+    func unmute(_ targetNick: String, by moderator: Moderator, effects: inout [RoomEffect]) -> CommandResult {
         let online = member(named: targetNick)
         let lifted = sanctions.filter { sanction in
             sanction.kind == .mute && (sanction.nick.map(Nickname.key) == Nickname.key(targetNick)
                                        || (online.map { sanction.range.contains($0.1.address) } ?? false))
         }
-        guard !lifted.isEmpty else { return tell(moderator, Notice.notMuted(targetNick), effects: &effects) }
+        guard !lifted.isEmpty else { return refuse(moderator, Notice.notMuted(targetNick), effects: &effects) }
         sanctions.removeAll { candidate in lifted.contains(candidate) }
         let nick = online?.1.nick ?? targetNick
         broadcast(Notice.unmuted(nick, by: moderator.name), effects: &effects)
@@ -190,9 +185,10 @@ extension Room {
         }
         effects.append(.durableStateChanged)
         if moderator.client == nil { tell(moderator, "Unmuted \(nick).", effects: &effects) }
+        return .done
     }
 
-    func setSlowmode(_ seconds: Int?, by moderator: Moderator, effects: inout [RoomEffect]) {
+    func setSlowmode(_ seconds: Int?, by moderator: Moderator, effects: inout [RoomEffect]) -> CommandResult {
         slowmodeSeconds = seconds
         broadcast(seconds.map(Notice.slowmodeOn) ?? Notice.slowmodeOff, effects: &effects)
         effects.append(.log(RoomLogRecord(level: .notice, event: "slowmode",
@@ -201,6 +197,7 @@ extension Room {
         if moderator.client == nil || memberOrder.isEmpty {
             tell(moderator, seconds.map { "Slowmode is on (\($0) s)." } ?? "Slowmode is off.", effects: &effects)
         }
+        return .done
     }
 
     /// One line per sanction, for `/bans` and `chatroomctl bans`.
@@ -213,7 +210,7 @@ extension Room {
             guard !list.isEmpty else { continue }
             lines.append("\(kind == .ban ? "Bans" : "Mutes") (\(list.count)):")
             for sanction in list {
-                let left = sanction.expiresAt.map { "\(SanctionDuration.format(seconds: $0 - now.unixSeconds)) left" } ?? "permanent"
+                let left = sanction.secondsLeft(at: now).map { "\(SanctionDuration.format(seconds: $0)) left" } ?? "permanent"
                 lines.append("  \(sanction.targetDescription) by \(sanction.setBy), \(left)" + (sanction.reason.map { ": \($0)" } ?? ""))
             }
         }
@@ -226,21 +223,13 @@ extension Room {
         return overflow ? Int64.max : sum
     }
 
-    func tell(_ moderator: Moderator, _ text: String, effects: inout [RoomEffect]) {
-        guard let client = moderator.client else {
-            effects.append(.controlReply(text))
-            return
-        }
-        reply(text, to: client, effects: &effects)
-    }
-
     func sanctionRecord(_ event: String, _ sanction: Sanction, by actor: String, message: String) -> RoomLogRecord {
         var fields = ["chat_by": actor, "chat_address": "\(sanction.range)", "chat_kind": sanction.kind.rawValue]
         if let nick = sanction.nick { fields["chat_target"] = nick } else { fields["chat_target"] = "\(sanction.range)" }
         if let reason = sanction.reason { fields["chat_reason"] = reason }
         if let expiresAt = sanction.expiresAt {
             fields["chat_expires"] = "\(expiresAt)"
-            fields["chat_duration"] = "\(expiresAt - sanction.setAt)"
+            fields["chat_duration"] = "\(sanction.durationSeconds ?? 0)"
         } else {
             fields["chat_duration"] = "permanent"
         }

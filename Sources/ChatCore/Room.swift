@@ -27,11 +27,14 @@ public final class Room {
         public var handshakeTimeoutSeconds: Double
         /// Slowmode at start, in seconds; nil is off. `/slowmode` changes it at run time.
         public var slowmodeSeconds: Int?
+        /// The longest line the daemon accepts, announced to members in the limits line.
+        public var maximumLineBytes: Int
 
         public init(adminPasswordHash: (any PasswordVerifier)? = nil, accounts: [String: any PasswordVerifier] = [:],
                     logMessageBodies: Bool = false, historyLimit: Int = 50,
                     floodRate: Double = 10, floodBurst: Double = 20, floodDisconnectAfter: Int = 100,
-                    handshakeTimeoutSeconds: Double = 10, slowmodeSeconds: Int? = nil) {
+                    handshakeTimeoutSeconds: Double = 10, slowmodeSeconds: Int? = nil,
+                    maximumLineBytes: Int = FrameFormat.defaultMaximumPayloadLength) {
             var accounts = accounts
             if let adminPasswordHash { accounts[Nickname.adminNick] = adminPasswordHash }
             self.accounts = accounts
@@ -42,6 +45,12 @@ public final class Room {
             self.floodDisconnectAfter = floodDisconnectAfter
             self.handshakeTimeoutSeconds = handshakeTimeoutSeconds
             self.slowmodeSeconds = slowmodeSeconds
+            self.maximumLineBytes = maximumLineBytes
+        }
+
+        /// What a member's lines are held to, as the limits line tells them.
+        public var limits: ServerLimits {
+            ServerLimits(maximumLineBytes: maximumLineBytes, linesPerSecond: floodRate, burst: Int(floodBurst))
         }
 
         /// The account `admin:<password>` logs into (the seed's single admin).
@@ -84,24 +93,24 @@ public final class Room {
     public internal(set) var sanctions: [Sanction] = []
     public internal(set) var history: History
     public internal(set) var slowmodeSeconds: Int?
+    public internal(set) var topic: Topic?
     var loginThrottle = LoginThrottle()
     /// Chat lines relayed since start, for the service status line.
     public internal(set) var relayedMessageCount: UInt64 = 0
+    /// What the operator is told while `control` runs a command.
+    var operatorLines: [String] = []
 
     /// - Parameters:
     ///   - sanctions: bans and mutes restored from the state directory.
     ///   - history: lines restored from the state directory.
-    ///   - bannedAddresses: permanent bans on single addresses (older state format).
+    ///   - topic: the topic restored from the state directory.
     public init(configuration: Configuration = Configuration(), sanctions: [Sanction] = [],
-                history: [History.Entry] = [], bannedAddresses: Set<IPAddress> = []) {
+                history: [History.Entry] = [], topic: Topic? = nil) {
         self.configuration = configuration
         self.sanctions = sanctions
-        for address in bannedAddresses.sorted(by: { $0.description < $1.description })
-        where !sanctions.contains(where: { $0.kind == .ban && $0.range == IPRange(address) }) {
-            self.sanctions.append(Sanction(kind: .ban, range: IPRange(address), setBy: "restored", setAt: 0))
-        }
         self.history = History(limit: configuration.historyLimit, entries: history)
         self.slowmodeSeconds = configuration.slowmodeSeconds
+        self.topic = topic
     }
 
     // MARK: Queries
@@ -111,12 +120,6 @@ public final class Room {
     public var bans: [Sanction] { sanctions.filter { $0.kind == .ban } }
     public var mutes: [Sanction] { sanctions.filter { $0.kind == .mute } }
     public var banCount: Int { sanctions.reduce(0) { $0 + ($1.kind == .ban ? 1 : 0) } }
-    /// Whether a connection from `address` would be refused at `now`.
-    public func isBanned(_ address: IPAddress, at now: RoomTime? = nil) -> Bool { activeBan(for: address, now: now) != nil }
-    /// Single-address bans, for callers that only know addresses.
-    public var bannedAddressList: [IPAddress] {
-        bans.filter(\.range.isSingleAddress).map(\.range.network).sorted { $0.description < $1.description }
-    }
     public func nick(of client: ClientID) -> String? {
         if case let .member(member, _)? = clients[client] { return member.nick }
         return nil
@@ -138,10 +141,6 @@ public final class Room {
                               isMuted: activeMute(for: member, now: now) != nil, address: member.address, peer: peer)
         }
     }
-
-    /// When `tick` next has something to do (a sanction expiring, a handshake deadline),
-    /// in wall-clock seconds; nil if nothing is pending.
-    public var nextExpiry: Int64? { sanctions.compactMap(\.expiresAt).min() }
 
     // MARK: Events
 
@@ -348,13 +347,14 @@ public final class Room {
             return refuse(client, Notice.nickInUse(nick), reason: "nickname in use", peer: peer, effects: &effects)
         }
         let isAdmin = account != nil
-        let member = Member(nick: nick, chatPrefix: Array("\(nick): ".utf8), isAdmin: isAdmin, account: account,
+        let member = Member(nick: nick, chatPrefix: Array(ServerReply.chatLine(nick, "").utf8), isAdmin: isAdmin, account: account,
                             address: address, orderIndex: memberOrder.count,
                             bucket: TokenBucket(burst: configuration.floodBurst, now: now.nanoseconds))
         memberOrder.append(client)
         nickIndex[key] = client
         clients[client] = .member(member, peer: peer)
         effects.append(.send(FrameEncoder.frame(Notice.connected), to: client))
+        if let topic { effects.append(.send(FrameEncoder.frame(Notice.topic(topic)), to: client)) }
         for frame in history.replayFrames() {
             effects.append(.send(frame, to: client))
         }
@@ -399,7 +399,7 @@ public final class Room {
                asAction: Bool, now: RoomTime, effects: inout [RoomEffect]) {
         guard !text.isEmpty else { return }
         if let mute = activeMute(for: member, now: now) {
-            return reply(Notice.youAreMuted(secondsLeft: mute.expiresAt.map { $0 - now.unixSeconds }), to: client, effects: &effects)
+            return reply(Notice.youAreMuted(secondsLeft: mute.secondsLeft(at: now)), to: client, effects: &effects)
         }
         if let slowmode = slowmodeSeconds, !member.isAdmin, let last = member.lastMessageAt {
             let next = last + UInt64(slowmode) * 1_000_000_000
@@ -426,7 +426,7 @@ public final class Room {
         relayedMessageCount &+= 1
         if history.limit > 0 || configuration.logMessageBodies {
             let line = asAction ? Notice.action(member.nick, String(decoding: text, as: UTF8.self))
-                                : member.nick + ": " + String(decoding: text, as: UTF8.self)
+                                : ServerReply.chatLine(member.nick, String(decoding: text, as: UTF8.self))
             history.append(History.Entry(unixSeconds: now.unixSeconds, text: line, address: member.address))
             if configuration.logMessageBodies {
                 effects.append(.log(RoomLogRecord(level: .debug, event: "message", message: line,

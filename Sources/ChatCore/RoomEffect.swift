@@ -12,10 +12,9 @@ public enum RoomEffect {
     case close(ClientID, reason: String)
     /// Record an event for the operator.
     case log(RoomLogRecord)
-    /// State that must survive a restart (sanctions) changed: save it.
+    /// State that must survive a restart (sanctions, the topic) changed: save it before
+    /// anything else happens.
     case durableStateChanged
-    /// A reply to the local operator's command (`chatroomctl`), not to any connection.
-    case controlReply(String)
 }
 
 /// A structured log event. Field names are the journal's (`CHAT_EVENT`, `CHAT_NICK`, ...)

@@ -33,6 +33,22 @@ public struct Sanction: Equatable, Sendable {
         return false
     }
 
+    /// Seconds until it expires (never negative), or nil if permanent. Saturating: a
+    /// restored entry may hold any Int64 and must not trap.
+    public func secondsLeft(at now: RoomTime) -> Int64? {
+        expiresAt.map { Self.saturatingDifference($0, now.unixSeconds) }
+    }
+
+    /// How long it was set for, or nil if permanent.
+    public var durationSeconds: Int64? { expiresAt.map { Self.saturatingDifference($0, setAt) } }
+
+    /// `a - b`, clamped to 0...Int64.max.
+    static func saturatingDifference(_ a: Int64, _ b: Int64) -> Int64 {
+        let (difference, overflow) = a.subtractingReportingOverflow(b)
+        if overflow { return a > b ? Int64.max : 0 }
+        return max(difference, 0)
+    }
+
     /// What the room is told: the nickname when the sanction was set on a member, so
     /// announcements never reveal a member's address; the range when an admin typed one.
     public var publicDescription: String { nick ?? "\(range)" }

@@ -1,84 +1,100 @@
 import ChatCore
+import ChatProtocol
 import Foundation
 
-/// The control socket's requests: one frame `[--json] COMMAND ARGUMENTS`, one reply frame.
-/// Moderation goes through the Room exactly as an admin's command would, with the actor
-/// `chatroomctl:<user>` in the audit trail; queries read the Room's state.
+/// What the control socket answers. The daemon's own queries (`who`, `stats`, `reload`,
+/// and `bans` in JSON) are here; every other command is a Room command the operator may
+/// run (`Room.operatorCommands`), carried out with the same rules and audit trail as an
+/// admin's, with the actor `chatroomctl:<user>`.
 enum ControlCommands {
-    static let moderation: Set<String> = ["kick", "ban", "unban", "mute", "unmute", "slowmode", "say"]
-    static let all = ["who", "bans", "stats", "reload"] + moderation.sorted()
-
-    /// For the operator the Room ends every action that succeeded with one confirmation,
-    /// and anything else (usage, no such member, no ban matches, ...) is a refusal. The
-    /// Room's replies carry no status, so success is recognised by these openings.
-    static let confirmations: [String: String] = [
-        "kick": "Kicked ", "ban": "Banned ", "unban": "Lifted ", "mute": "Muted ", "unmute": "Unmuted ",
-        "slowmode": "Slowmode is ", "say": "Said to ",
-    ]
+    /// The daemon's queries, besides the Room's commands.
+    static let queries = ["who", "stats", "reload"]
+    static var all: [String] { queries + Room.operatorCommands.map(\.name) }
 
     static func run(_ request: String, actor: String, server: ChatServer) -> String {
-        var text = request.trimmingWhitespace()
-        var json = false
-        if text == "--json" || text.hasPrefix("--json ") || text.hasPrefix("--json\t") {
-            json = true
-            text = String(text.dropFirst("--json".count)).trimmingWhitespace()
-        }
-        let word = text.prefix { !$0.isWhitespace }
-        let command = word.lowercased()
-        let arguments = String(text[word.endIndex...]).trimmingWhitespace()
-        let now = server.currentTime()
+        let (json, command, arguments) = ControlSyntax.parse(request)
         let room = server.room
-
+        let now = server.currentTime()
         switch command {
         case "who":
             let members = room.memberList(now: now).sorted { $0.nick.lowercased() < $1.nick.lowercased() }
-            if json {
-                return encode(["ok": true, "members": members.map { ["nick": $0.nick, "admin": $0.isAdmin, "muted": $0.isMuted, "peer": $0.peer] as [String: Any] }])
-            }
+            if json { return encode(.object(["ok": true, "members": .array(members.map(memberJSON))])) }
             if members.isEmpty { return "No members online." }
             return members.map { "\($0.nick)\($0.isAdmin ? " [admin]" : "")\($0.isMuted ? " [muted]" : "")  \($0.peer)" }.joined(separator: "\n")
-        case "bans":
-            if json {
-                return encode(["ok": true, "sanctions": room.sanctions.filter { !$0.isExpired(at: now.unixSeconds) }.map { sanction -> [String: Any] in
-                    var entry: [String: Any] = ["kind": sanction.kind.rawValue, "target": "\(sanction.range)",
-                                                "set_by": sanction.setBy, "set_at": sanction.setAt]
-                    if let nick = sanction.nick { entry["nick"] = nick }
-                    if let reason = sanction.reason { entry["reason"] = reason }
-                    if let expiresAt = sanction.expiresAt {
-                        entry["expires_at"] = expiresAt
-                        entry["seconds_left"] = max(expiresAt - now.unixSeconds, 0)
-                    }
-                    return entry
-                }])
-            }
-            return server.runControl("bans", arguments: "", actor: actor).joined(separator: "\n")
+        case "bans" where json:
+            let active = room.sanctions.filter { !$0.isExpired(at: now.unixSeconds) }
+            return encode(.object(["ok": true, "sanctions": .array(active.map { sanctionJSON($0, now: now) })]))
         case "stats":
-            let stats: [String: Any] = [
-                "members": room.memberCount, "connections": server.connectionCount,
-                "messages_relayed": room.relayedMessageCount, "bans": room.banCount, "mutes": room.mutes.count,
-                "slowmode_seconds": room.slowmodeSeconds ?? 0, "history_lines": room.history.count,
-                "uptime_seconds": Int(server.uptimeSeconds),
+            let stats: [(String, Int)] = [
+                ("bans", room.banCount), ("connections", server.connectionCount), ("history_lines", room.history.count),
+                ("members", room.memberCount), ("messages_relayed", Int(clamping: room.relayedMessageCount)),
+                ("mutes", room.mutes.count), ("slowmode_seconds", room.slowmodeSeconds ?? 0),
+                ("uptime_seconds", Int(server.uptimeSeconds)),
             ]
-            if json { return encode(stats.merging(["ok": true]) { $1 }) }
-            return stats.keys.sorted().map { "\($0): \(stats[$0]!)" }.joined(separator: "\n")
+            if json { return encode(.object(Dictionary(uniqueKeysWithValues: stats.map { ($0.0, JSON.int($0.1)) }).merging(["ok": true]) { $1 })) }
+            return stats.map { "\($0.0): \($0.1)" }.joined(separator: "\n")
         case "reload":
-            let summary = server.reload()
-            let ok = !summary.hasPrefix("reload failed")
-            return json ? encode(["ok": ok, "message": summary]) : ok ? summary : "error: \(summary)"
-        case _ where moderation.contains(command):
-            let replies = server.runControl(command, arguments: arguments, actor: actor)
-            let ok = replies.last.map { $0.hasPrefix(confirmations[command]!) } ?? false
-            let joined = replies.joined(separator: "\n")
-            if json { return encode(ok ? ["ok": true, "messages": replies] : ["ok": false, "messages": replies, "error": joined]) }
-            return ok ? joined : "error: \(joined)"
+            let outcome = server.reload()
+            if json { return encode(.object(["ok": .bool(outcome.succeeded), "message": .string(outcome.lines.joined(separator: "\n"))])) }
+            return (outcome.succeeded ? "" : ControlSyntax.errorPrefix) + outcome.lines.joined(separator: "\n")
+        case _ where Room.command(named: command)?.operatorMayUse == true:
+            let outcome = server.runControl(command, arguments: arguments, actor: actor)
+            let joined = outcome.lines.joined(separator: "\n")
+            if json {
+                var object: [String: JSON] = ["ok": .bool(outcome.succeeded), "messages": .array(outcome.lines.map(JSON.string))]
+                if !outcome.succeeded { object["error"] = .string(joined) }
+                return encode(.object(object))
+            }
+            return outcome.succeeded ? joined : ControlSyntax.errorPrefix + joined
         default:
-            let message = command.isEmpty ? "error: empty request" : "error: unknown command '\(command)'; commands: \(all.joined(separator: ", "))"
-            return json ? encode(["ok": false, "error": message]) : message
+            let message = command.isEmpty ? "empty request" : "unknown command '\(command)'; commands: \(all.joined(separator: ", "))"
+            return json ? encode(.object(["ok": false, "error": .string(ControlSyntax.errorPrefix + message)])) : ControlSyntax.errorPrefix + message
         }
     }
 
-    private static func encode(_ object: [String: Any]) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return "{}" }
+    private static func memberJSON(_ member: Room.MemberInfo) -> JSON {
+        .object(["nick": .string(member.nick), "admin": .bool(member.isAdmin), "muted": .bool(member.isMuted), "peer": .string(member.peer)])
+    }
+
+    private static func sanctionJSON(_ sanction: Sanction, now: RoomTime) -> JSON {
+        var entry: [String: JSON] = ["kind": .string(sanction.kind.rawValue), "target": .string("\(sanction.range)"),
+                                     "set_by": .string(sanction.setBy), "set_at": .int(Int(sanction.setAt))]
+        if let nick = sanction.nick { entry["nick"] = .string(nick) }
+        if let reason = sanction.reason { entry["reason"] = .string(reason) }
+        if let expiresAt = sanction.expiresAt {
+            entry["expires_at"] = .int(Int(expiresAt))
+            entry["seconds_left"] = .int(Int(sanction.secondsLeft(at: now) ?? 0))
+        }
+        return .object(entry)
+    }
+
+    private static func encode(_ value: JSON) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(value) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// A JSON value for the control socket's replies, written with Foundation's `JSONEncoder`
+/// like the state files.
+enum JSON: Encodable, ExpressibleByBooleanLiteral {
+    case bool(Bool)
+    case int(Int)
+    case string(String)
+    case array([JSON])
+    case object([String: JSON])
+
+    init(booleanLiteral value: Bool) { self = .bool(value) }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case let .bool(value): try container.encode(value)
+        case let .int(value): try container.encode(value)
+        case let .string(value): try container.encode(value)
+        case let .array(value): try container.encode(value)
+        case let .object(value): try container.encode(value)
+        }
     }
 }

@@ -2,14 +2,21 @@ import ChatCore
 import Foundation
 import Glibc
 
-/// The daemon's state directory: `sanctions.json` (bans and mutes, saved on every
-/// change) and `history.json` (the replay buffer, saved every few seconds and at stop).
+/// The daemon's state directory: `sanctions.json` (bans and mutes) and `room.json` (the
+/// topic), saved on every change before it is confirmed, and `history.json` (the replay
+/// buffer), saved every few seconds and at stop so that no `fsync` sits on the relay path.
 ///
 /// A file that cannot be parsed at start is renamed aside (`NAME.corrupt-<time>`) and
 /// reported, never overwritten, so an operator can recover it; the daemon then starts
 /// without it. A leftover `NAME.tmp` (a crash between write and rename) is ignored.
-struct StateStore {
+final class StateStore {
     let directory: String
+    /// `Room.relayedMessageCount` when the history was last saved.
+    private var savedHistoryCount: UInt64 = 0
+
+    init(directory: String) {
+        self.directory = directory
+    }
 
     struct Problem: Error, CustomStringConvertible {
         let description: String
@@ -18,12 +25,14 @@ struct StateStore {
     struct Loaded {
         var sanctions: [Sanction] = []
         var history: [History.Entry] = []
+        var topic: Topic? = nil
         /// Files that were unreadable and set aside, with why.
         var setAside: [String] = []
     }
 
     var sanctionsPath: String { directory + "/sanctions.json" }
     var historyPath: String { directory + "/history.json" }
+    var roomPath: String { directory + "/room.json" }
     /// The issue-3 format: one banned address per line.
     var legacyBansPath: String { directory + "/bans" }
 
@@ -43,7 +52,26 @@ struct StateStore {
         if let file: HistoryFile = decode(historyPath, into: &loaded) {
             loaded.history = file.lines.compactMap(\.entry)
         }
+        if let file: RoomFile = decode(roomPath, into: &loaded) {
+            loaded.topic = file.topic.map { Topic(text: $0.text, setBy: $0.setBy, setAt: $0.setAt) }
+        }
         return loaded
+    }
+
+    /// After `.durableStateChanged`: sanctions and topic, and the history, which a ban may
+    /// have purged.
+    func saveDurable(_ room: Room) throws(Problem) {
+        try save(sanctions: room.sanctions)
+        try write(RoomFile(version: 1, topic: room.topic.map { TopicRecord(text: $0.text, setBy: $0.setBy, setAt: $0.setAt) }), to: roomPath)
+        try save(history: room.history.entries)
+        savedHistoryCount = room.relayedMessageCount
+    }
+
+    /// Every few seconds and at stop, when lines were relayed since the last save.
+    func saveHistoryIfChanged(_ room: Room) throws(Problem) {
+        guard room.relayedMessageCount != savedHistoryCount else { return }
+        try save(history: room.history.entries)
+        savedHistoryCount = room.relayedMessageCount
     }
 
     func save(sanctions: [Sanction]) throws(Problem) {
@@ -129,6 +157,17 @@ private struct SanctionRecord: Codable {
         guard let kind = Sanction.Kind(rawValue: kind), let range = IPRange(parsing: range) else { return nil }
         return Sanction(kind: kind, range: range, nick: nick, reason: reason, setBy: setBy, setAt: setAt, expiresAt: expiresAt)
     }
+}
+
+private struct RoomFile: Codable {
+    var version: Int
+    var topic: TopicRecord?
+}
+
+private struct TopicRecord: Codable {
+    var text: String
+    var setBy: String
+    var setAt: Int64
 }
 
 private struct HistoryFile: Codable {

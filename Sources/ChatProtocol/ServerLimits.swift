@@ -1,6 +1,6 @@
-/// The limits a member's lines are held to, sent once after `Connected to the server` so
-/// that a client can pace what it sends instead of having lines refused. Seed clients just
-/// print it. One line, readable by people and parsed by `chatroom`:
+/// The limits a member's lines are held to, the answer to `/limits`, so that a client can
+/// pace what it sends instead of having lines refused. One line, readable by people and
+/// parsed by `chatroom`:
 ///
 ///     [server] Limits: lines up to 65536 bytes, 10 per second in bursts of 20.
 ///     [server] Limits: lines up to 65536 bytes, no rate limit.
@@ -17,6 +17,9 @@ public struct ServerLimits: Equatable, Sendable {
         self.linesPerSecond = linesPerSecond
         self.burst = burst
     }
+
+    /// The command that asks for them.
+    public static let request = "/limits"
 
     static let prefix = ServerReply.serverNoticePrefix + "Limits: lines up to "
 

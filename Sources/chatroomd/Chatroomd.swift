@@ -15,70 +15,36 @@ enum ExitStatus {
     static let config: Int32 = 78
 }
 
-/// Every daemon setting as a flag; the configuration file takes the same keys.
+/// Every daemon setting as a flag, taken from `Settings.options` (the configuration file
+/// takes the same keys); argument-parser passes them through and `Settings.parseFlags`
+/// reads them, so no option is declared twice.
 struct SettingsOptions: ParsableArguments {
-    @Option(name: .customLong("config"), help: ArgumentHelp("The configuration file (key = value lines; see chatroomd(8)). Default: $CONFIGURATION_DIRECTORY/chatroomd.conf when systemd sets it and the file exists.", valueName: "PATH"))
-    var config: String?
+    @Argument(parsing: .allUnrecognized,
+              help: ArgumentHelp("--config PATH, then any option below as --KEY VALUE or --KEY=VALUE.", valueName: "options"))
+    var arguments: [String] = []
 
-    @Option(name: .customLong("listen"), help: help("listen")) var listen: [String] = []
-    @Option(name: .customLong("admin"), help: help("admin")) var admin: [String] = []
-    @Option(name: .customLong("admin-password-hash"), help: help("admin-password-hash")) var adminPasswordHash: String?
-    @Option(name: .customLong("admin-password-hash-file"), help: help("admin-password-hash-file")) var adminPasswordHashFile: String?
-    @Option(name: .customLong("state-directory"), help: help("state-directory")) var stateDirectory: String?
-    @Option(name: .customLong("log-level"), help: help("log-level")) var logLevel: String?
-    @Option(name: .customLong("log-target"), help: help("log-target")) var logTarget: String?
-    @Option(name: .customLong("history-lines"), help: help("history-lines")) var historyLines: String?
-    @Option(name: .customLong("slowmode"), help: help("slowmode")) var slowmode: String?
-    @Option(name: .customLong("flood-rate"), help: help("flood-rate")) var floodRate: String?
-    @Option(name: .customLong("flood-burst"), help: help("flood-burst")) var floodBurst: String?
-    @Option(name: .customLong("flood-disconnect-after"), help: help("flood-disconnect-after")) var floodDisconnectAfter: String?
-    @Option(name: .customLong("handshake-timeout"), help: help("handshake-timeout")) var handshakeTimeout: String?
-    @Option(name: .customLong("max-frame-bytes"), help: help("max-frame-bytes")) var maxFrameBytes: String?
-    @Option(name: .customLong("max-send-queue-bytes"), help: help("max-send-queue-bytes")) var maxSendQueueBytes: String?
-    @Option(name: .customLong("max-connections"), help: help("max-connections")) var maxConnections: String?
-    @Option(name: .customLong("max-connections-per-address"), help: help("max-connections-per-address")) var maxConnectionsPerAddress: String?
-    @Option(name: .customLong("ipv6-host-prefix"), help: help("ipv6-host-prefix")) var ipv6HostPrefix: String?
-    @Option(name: .customLong("control-socket"), help: help("control-socket")) var controlSocket: String?
-    @Option(name: .customLong("control-group"), help: help("control-group")) var controlGroup: String?
-    @Option(name: .customLong("shutdown-grace"), help: help("shutdown-grace")) var shutdownGrace: String?
-
-    static func help(_ key: String) -> ArgumentHelp {
-        let option = Settings.option(key)!
-        return ArgumentHelp(option.help, valueName: option.valueName)
+    /// The configuration file and the flags given, in order. `$CHATROOMD_ADMIN_PASSWORD_HASH`
+    /// counts as `--admin-password-hash` when that flag is absent.
+    func parsed() throws(Settings.Invalid) -> (config: String?, flags: [(key: String, value: String)]) {
+        var (config, flags) = try Settings.parseFlags(arguments)
+        if !flags.contains(where: { $0.key == "admin-password-hash" }),
+           let hash = Chatroomd.environment["CHATROOMD_ADMIN_PASSWORD_HASH"], !hash.isEmpty {
+            flags.append(("admin-password-hash", hash))
+        }
+        return (config, flags)
     }
 
-    /// The flags given, as `(key, value)` in a stable order. `$CHATROOMD_ADMIN_PASSWORD_HASH`
-    /// counts as `--admin-password-hash` when that flag is absent.
-    var flags: [(key: String, value: String)] {
-        var result: [(key: String, value: String)] = []
-        func add(_ key: String, _ value: String?) { if let value { result.append((key, value)) } }
-        for value in listen { add("listen", value) }
-        for value in admin { add("admin", value) }
-        add("admin-password-hash", adminPasswordHash ?? Chatroomd.environment["CHATROOMD_ADMIN_PASSWORD_HASH"].flatMap { $0.isEmpty ? nil : $0 })
-        add("admin-password-hash-file", adminPasswordHashFile)
-        add("state-directory", stateDirectory)
-        add("log-level", logLevel)
-        add("log-target", logTarget)
-        add("history-lines", historyLines)
-        add("slowmode", slowmode)
-        add("flood-rate", floodRate)
-        add("flood-burst", floodBurst)
-        add("flood-disconnect-after", floodDisconnectAfter)
-        add("handshake-timeout", handshakeTimeout)
-        add("max-frame-bytes", maxFrameBytes)
-        add("max-send-queue-bytes", maxSendQueueBytes)
-        add("max-connections", maxConnections)
-        add("max-connections-per-address", maxConnectionsPerAddress)
-        add("ipv6-host-prefix", ipv6HostPrefix)
-        add("control-socket", controlSocket)
-        add("control-group", controlGroup)
-        add("shutdown-grace", shutdownGrace)
-        return result
+    /// A flag that is not in the table, or has no value, is a usage error (exit 64).
+    func checkUsage() throws {
+        do { _ = try parsed() } catch {
+            writeStandardError("chatroomd: \(error.message)\n")
+            throw ExitCode(ExitStatus.usage)
+        }
     }
 
     /// The configuration file to read, if any: an explicit one must exist.
-    func configurationPath() -> String? {
-        if let config { return config }
+    func configurationPath() throws(Settings.Invalid) -> String? {
+        if let config = try parsed().config { return config }
         if let directory = Chatroomd.environment["CONFIGURATION_DIRECTORY"] {
             let path = String(directory.split(separator: ":").first ?? "") + "/chatroomd.conf"
             if access(path, F_OK) == 0 { return path }
@@ -89,7 +55,8 @@ struct SettingsOptions: ParsableArguments {
     /// Reads the file (if any) and applies the flags over it.
     func resolve() throws(Settings.Invalid) -> Settings {
         var file: ConfigurationFile? = nil
-        if let path = configurationPath() {
+        let flags = try parsed().flags
+        if let path = try configurationPath() {
             guard let bytes = try? ConfigurationFileReader.read(path) else {
                 throw Settings.Invalid(message: "\(path): cannot read the configuration file: \(String(cString: strerror(errno)))")
             }
@@ -117,6 +84,8 @@ struct Chatroomd: ParsableCommand {
             Every option may also be set in the configuration file as 'key = value' \
             (the option's name without '--'); flags win over the file.
 
+            \(Settings.flagHelp)
+
             Exit codes: 0 clean shutdown, 64 usage error, 71 cannot listen or set up, \
             78 configuration error.
             """,
@@ -127,6 +96,7 @@ struct Chatroomd: ParsableCommand {
     @OptionGroup var options: SettingsOptions
 
     func run() throws {
+        try options.checkUsage()
         let settings: Settings
         do { settings = try options.resolve() } catch {
             writeStandardError("chatroomd: \(error.message)\n")
@@ -204,11 +174,12 @@ struct CheckConfig: ParsableCommand {
     @OptionGroup var options: SettingsOptions
 
     func run() throws {
+        try options.checkUsage()
         do {
             let settings = try options.resolve()
             // Credentials exist only inside the service; check only what can be read here.
             let accounts = try settings.accounts(environment: Chatroomd.environment, skippingUnavailableCredentials: true)
-            let source = options.configurationPath() ?? "(no configuration file)"
+            let source = try options.configurationPath() ?? "(no configuration file)"
             print("\(source): OK (\(accounts.count) admin account\(accounts.count == 1 ? "" : "s"))")
         } catch {
             writeStandardError("\(error.message)\n")

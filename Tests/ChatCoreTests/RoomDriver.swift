@@ -44,6 +44,8 @@ final class RoomDriver {
     private(set) var closeReasons: [String: String] = [:]
     /// Replies to the operator (`Room.control`) of the last event.
     private(set) var controlReplies: [String] = []
+    /// Whether the last operator command was carried out.
+    private(set) var controlSucceeded = false
 
     static let secret = "secret"
 
@@ -51,14 +53,24 @@ final class RoomDriver {
                      bannedAddresses: Set<IPAddress> = []) {
         self.init(configuration: .init(adminPasswordHash: adminPassword.map(TestPassword.of(password:)),
                                        logMessageBodies: logMessageBodies),
-                  bannedAddresses: bannedAddresses)
+                  sanctions: Self.permanentBans(bannedAddresses))
     }
 
     /// A Room with any configuration, restored sanctions and history, starting at `now`.
     init(configuration: Room.Configuration, sanctions: [Sanction] = [], history: [History.Entry] = [],
          bannedAddresses: Set<IPAddress> = [], now: RoomTime = .zero) {
-        room = Room(configuration: configuration, sanctions: sanctions, history: history, bannedAddresses: bannedAddresses)
+        room = Room(configuration: configuration, sanctions: sanctions + Self.permanentBans(bannedAddresses), history: history)
         self.now = now
+    }
+
+    /// Permanent bans on single addresses, as restored from an old state directory.
+    static func permanentBans(_ addresses: Set<IPAddress>) -> [Sanction] {
+        addresses.sorted { $0.description < $1.description }.map { Sanction(kind: .ban, range: IPRange($0), setBy: "restored", setAt: 0) }
+    }
+
+    /// Whether a connection from `address` would be refused by an unexpired ban.
+    func isBanned(_ address: IPAddress) -> Bool {
+        room.bans.contains { $0.range.contains(address) && !$0.isExpired(at: now.unixSeconds) }
     }
 
     /// A configuration with the admin account `admin:secret` and whatever else is given.
@@ -146,10 +158,15 @@ final class RoomDriver {
         run { room.tick(now: now, effects: &$0) }
     }
 
-    /// A command from the local operator; its replies land in `controlReplies`.
+    /// A command from the local operator; its replies land in `controlReplies`, whether it
+    /// was carried out in `controlSucceeded`.
     @discardableResult
     func control(_ command: String, _ arguments: String = "", actor: String = RoomDriver.operatorActor) -> [Out] {
-        run { room.control(command, arguments: arguments, actor: actor, now: now, effects: &$0) }
+        var outcome = ControlOutcome(succeeded: false, lines: [])
+        let outs = run { outcome = room.control(command, arguments: arguments, actor: actor, now: now, effects: &$0) }
+        controlReplies = outcome.lines
+        controlSucceeded = outcome.succeeded
+        return outs
     }
 
     /// Slowmode changed by a configuration reload.
@@ -201,8 +218,6 @@ final class RoomDriver {
                 logs.append(record)
             case .durableStateChanged:
                 outs.append(.saveState)
-            case let .controlReply(text):
-                controlReplies.append(text)
             }
         }
         return outs

@@ -18,22 +18,25 @@ SHA512_HASH = ("$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjn
 
 EVERYONE_HELP = [
     "Commands:",
+    "  /help                     this list",
     "  /who                      who is here ([admin], [muted] marked)",
     "  /msg <nick> <text>        a private message",
     "  /me <action>              * you do something",
     "  /nick <new>               change your nickname",
-    "  /login <account> <pass>   become an admin",
+    "  /login <account> <password>   become an admin",
+    "  /limits                   how long and how fast your lines may be",
+    "  /topic [<text>|--clear]   show the topic; admins set or clear it",
     "  !DC                       leave",
 ]
 ADMIN_HELP = [
     "Admin commands:",
-    "  /kick <nick> [reason]",
-    "  /ban <nick|address|cidr> [duration] [--purge] [reason]   durations: 30s 10m 2h 7d; none = permanent",
-    "  /unban <address|cidr|nick>",
+    "  /kick <nick> [reason]     disconnect a member",
+    "  /ban <nick|address|cidr> [duration] [--purge] [reason]   ban and disconnect; durations 30s 10m 2h 7d, none = permanent",
+    "  /unban <address|cidr|nick>   lift a ban",
     "  /bans                     bans and mutes with time left",
-    "  /mute <nick> [duration] [reason]",
-    "  /unmute <nick>",
-    "  /slowmode <seconds|off>",
+    "  /mute <nick> [duration] [reason]   silence a member",
+    "  /unmute <nick>            lift a mute",
+    "  /slowmode <seconds|off>   one message per member per interval",
     "  /say <text>               a server notice to the room",
 ]
 

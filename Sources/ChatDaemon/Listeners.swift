@@ -1,0 +1,70 @@
+import Glibc
+import Logging
+import Reactor
+import Systemd
+
+/// Opens what the daemon listens on: the sockets systemd passed in if any (binding nothing
+/// then), otherwise the configured addresses; and the control socket.
+struct Listeners {
+    let reactor: Reactor
+    let log: (_ level: Logger.Level, _ event: String, _ message: String, _ fields: [String: String]) -> Void
+    let warn: (String) -> Void
+
+    func openChat(configured: [String]) throws(StartError) {
+        let inherited = SocketActivation.inheritedSockets()
+        if !inherited.isEmpty {
+            for socket in inherited {
+                guard Socket.isListeningStream(socket.fd) else { throw .inheritedSocket(name: socket.name, fd: socket.fd) }
+                try adopt(socket.fd, origin: " from systemd (\(socket.name))")
+            }
+            return
+        }
+        let isDefault = configured.isEmpty
+        for text in isDefault ? ["[::]:12000"] : configured {
+            let address: SocketAddress
+            do { address = try SocketAddress(parsing: text) } catch { throw .configuration("\(error)") }
+            do {
+                try adopt(try Socket.listen(on: address), origin: "")
+            } catch let error as SystemCallError {
+                // The default dual-stack address on a host without IPv6.
+                guard isDefault, error.errno == EAFNOSUPPORT, let fallback = SocketAddress.ipv4("0.0.0.0", port: address.port) else {
+                    throw .listen(text, error)
+                }
+                warn("IPv6 is unavailable; listening on IPv4 only")
+                do { try adopt(try Socket.listen(on: fallback), origin: "") } catch let error as SystemCallError {
+                    throw .listen("\(fallback)", error)
+                } catch { throw error as! StartError }
+            } catch {
+                throw error as! StartError
+            }
+        }
+    }
+
+    /// The control socket, at its configured path or `$RUNTIME_DIRECTORY/control`; nil
+    /// when there is none.
+    func openControl(path configured: String?, group: String?, environment: [String: String]) throws(StartError) -> (ListenerID, String)? {
+        let path = configured ?? environment["RUNTIME_DIRECTORY"].map { String($0.split(separator: ":").first ?? "") + "/control" }
+        guard let path, path != "none" else { return nil }
+        do {
+            let fd = try Socket.listenUnix(path: path, mode: group == nil ? 0o600 : 0o660)
+            if let group, let entry = getgrnam(group) {
+                _ = chown(path, UInt32.max, entry.pointee.gr_gid)  // -1 keeps the owner
+            }
+            let listener = try reactor.addListener(fd: fd)
+            log(.info, "control-listen", "control socket at \(path)", ["chat_address": path])
+            return (listener, path)
+        } catch {
+            throw .setup(error)
+        }
+    }
+
+    private func adopt(_ fd: Int32, origin: String) throws(StartError) {
+        do {
+            try reactor.addListener(fd: fd)
+            let address = try Socket.localAddress(fd)
+            log(.notice, "listen", "listening on \(address)\(origin)", ["chat_address": "\(address)"])
+        } catch {
+            throw .setup(error)
+        }
+    }
+}

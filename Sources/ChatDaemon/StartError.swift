@@ -1,0 +1,27 @@
+import Reactor
+
+/// Why the daemon could not start, with the `sysexits.h` status it exits with.
+public enum StartError: Error, CustomStringConvertible {
+    case listen(String, SystemCallError)
+    case setup(SystemCallError)
+    case inheritedSocket(name: String, fd: Int32)
+    case configuration(String)
+
+    public var description: String {
+        switch self {
+        case let .listen(address, error): return "cannot listen on \(address): \(error)"
+        case let .setup(error): return "cannot set up the event loop: \(error)"
+        case let .inheritedSocket(name, fd):
+            return "socket \(name) (fd \(fd)) passed by systemd is not a listening stream socket; check ListenStream= in the .socket unit"
+        case let .configuration(text): return text
+        }
+    }
+
+    /// Configuration problems are EX_CONFIG (78), the rest EX_OSERR (71).
+    public var exitCode: Int32 {
+        switch self {
+        case .configuration, .inheritedSocket: return 78
+        case .listen, .setup: return 71
+        }
+    }
+}
