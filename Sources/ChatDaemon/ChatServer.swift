@@ -90,7 +90,7 @@ public final class ChatServer: ReactorDelegate {
     public func run() {
         warnAboutAccounts()
         if room.banCount + room.mutes.count > 0 || room.history.count > 0 || room.topic != nil {
-            logger.info("restored \(room.banCount) ban(s), \(room.mutes.count) mute(s), \(room.history.count) history line(s) and \(room.topic == nil ? "no" : "the") topic from \(stateStore?.directory ?? "")")
+            logger.info("restored \(room.banCount) ban(s), \(room.mutes.count) mute(s) and \(room.history.count) history line(s)\(room.topic == nil ? "" : " and the topic") from \(stateStore?.directory ?? "")")
         }
         log(.info, "start", "chatroomd \(ChatroomVersion.current) started")
         supervisor.ready(room: room)
@@ -152,9 +152,9 @@ public final class ChatServer: ReactorDelegate {
         for key in plan.needRestart {
             logger.warning("configuration key '\(key)' changed but only takes effect after a restart")
         }
-        log(.notice, "reload", plan.summary, ["chat_changed": plan.changed.joined(separator: ","),
+        log(.notice, "reload", plan.changeSummary, ["chat_changed": plan.changed.joined(separator: ","),
                                               "chat_needs_restart": plan.needRestart.joined(separator: ",")])
-        return ControlOutcome(succeeded: true, lines: [plan.summary])
+        return ControlOutcome(succeeded: true, lines: [plan.reply])
     }
 
     // MARK: Shutdown

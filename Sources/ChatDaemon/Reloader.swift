@@ -16,9 +16,14 @@ struct Reloader {
         let changed: [String]
         let needRestart: [String]
 
-        var summary: String {
-            (changed.isEmpty ? "configuration reloaded; nothing changed" : "configuration reloaded; changed: \(changed.joined(separator: ", "))")
-                + (needRestart.isEmpty ? "" : " (after a restart: \(needRestart.joined(separator: ", ")))")
+        /// For the log, whose fields name the keys waiting for a restart.
+        var changeSummary: String {
+            changed.isEmpty ? "configuration reloaded; nothing changed" : "configuration reloaded; changed: \(changed.joined(separator: ", "))"
+        }
+
+        /// For the operator who asked.
+        var reply: String {
+            changeSummary + (needRestart.isEmpty ? "" : " (after a restart: \(needRestart.joined(separator: ", ")))")
         }
     }
 

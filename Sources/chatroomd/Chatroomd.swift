@@ -90,7 +90,18 @@ struct Chatroomd: ParsableCommand {
             78 configuration error.
             """,
         version: ChatroomVersion.current,
-        subcommands: [HashPassword.self, CheckConfig.self]
+        subcommands: [Serve.self, HashPassword.self, CheckConfig.self],
+        defaultSubcommand: Serve.self
+    )
+
+    static var environment: [String: String] { Settings.processEnvironment() }
+}
+
+/// Runs the daemon: `chatroomd [options]` is `chatroomd serve [options]`.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the chat server in the foreground (the default)."
     )
 
     @OptionGroup var options: SettingsOptions
@@ -120,7 +131,7 @@ struct Chatroomd: ParsableCommand {
         let server: ChatServer
         do {
             server = try ChatServer(settings: settings, reloadSettings: { () throws(Settings.Invalid) -> Settings in try options.resolve() },
-                                    environment: Self.environment, logger: logger)
+                                    environment: Chatroomd.environment, logger: logger)
             try server.start()
         } catch {
             logger.critical("\(error)", metadata: ["chat_event": "start-failed"])
@@ -128,8 +139,6 @@ struct Chatroomd: ParsableCommand {
         }
         server.run()
     }
-
-    static var environment: [String: String] { Settings.processEnvironment() }
 }
 
 struct HashPassword: ParsableCommand {

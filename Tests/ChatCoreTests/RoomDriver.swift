@@ -58,8 +58,9 @@ final class RoomDriver {
 
     /// A Room with any configuration, restored sanctions and history, starting at `now`.
     init(configuration: Room.Configuration, sanctions: [Sanction] = [], history: [History.Entry] = [],
-         bannedAddresses: Set<IPAddress> = [], now: RoomTime = .zero) {
-        room = Room(configuration: configuration, sanctions: sanctions + Self.permanentBans(bannedAddresses), history: history)
+         topic: Topic? = nil, bannedAddresses: Set<IPAddress> = [], now: RoomTime = .zero) {
+        room = Room(configuration: configuration, sanctions: sanctions + Self.permanentBans(bannedAddresses), history: history,
+                    topic: topic)
         self.now = now
     }
 
