@@ -55,7 +55,7 @@ let package = Package(
         ]),
         // Administration over the local control socket.
         .executableTarget(name: "chatroomctl", dependencies: [
-            "ChatProtocol", "Bytes", "Terminal",
+            "ChatCore", "ChatProtocol", "Bytes",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Load generator for `make bench`: many connections from one process on the Reactor.

@@ -19,7 +19,7 @@ struct Chatroomctl: ParsableCommand {
         version: ChatroomVersion.current,
         subcommands: [
             Who.self, Bans.self, Stats.self, Reload.self,
-            Kick.self, Ban.self, Unban.self, Mute.self, Unmute.self, Slowmode.self, Say.self,
+            Topic.self, Kick.self, Ban.self, Unban.self, Mute.self, Unmute.self, Slowmode.self, Say.self,
         ]
     )
 

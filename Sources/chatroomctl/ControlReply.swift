@@ -1,3 +1,4 @@
+import ChatProtocol
 import FoundationEssentials
 
 /// The daemon's answer and what it means: `error: ...` (or JSON with `"ok": false`) is a
@@ -9,8 +10,8 @@ struct ControlReply {
     let json: Bool
 
     var outcome: Outcome {
-        if text.hasPrefix("error: permission denied") { return .permissionDenied }
-        if text.hasPrefix("error:") { return .failure }
+        if text.hasPrefix(ControlSyntax.permissionDeniedPrefix) { return .permissionDenied }
+        if text.hasPrefix(ControlSyntax.errorPrefix) { return .failure }
         if json, let status = try? JSONDecoder().decode(Status.self, from: Data(text.utf8)), status.ok == false {
             return .failure
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChatProtocol
 import Glibc
 
 /// A subcommand that is one request to the daemon: `[--json] COMMAND ARGUMENTS`.
@@ -12,10 +13,10 @@ extension ControlRequest {
     func run() throws {
         let json = options.json
         let path = options.socketPath
-        let request = (json ? ["--json"] : []) + words
+        let request = ControlSyntax.request(json: json, words: words)
         let reply: ControlReply
         do {
-            reply = ControlReply(text: try ControlConnection.exchange(request.joined(separator: " "), path: path), json: json)
+            reply = ControlReply(text: try ControlConnection.exchange(request, path: path), json: json)
         } catch {
             writeStandardError("chatroomctl: \(error.message)\n")
             throw ExitCode(error.exitCode)
