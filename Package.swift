@@ -20,6 +20,8 @@ let package = Package(
         // Password hashing, for the daemon only: libcrypt (yescrypt and the other crypt(3)
         // formats) and libcrypto's SHA-256 for the seed's legacy hashes.
         .target(name: "CPasswordHash", linkerSettings: [.linkedLibrary("crypt"), .linkedLibrary("crypto")]),
+        // Retrying on EINTR, writing everything, Unix socket addresses, the clocks, stderr.
+        .target(name: "SystemCalls"),
         // Reference-counted immutable byte storage shared by the protocol encoder and the reactor's queues.
         .target(name: "Bytes"),
         // Framing and command syntax. No I/O.
@@ -27,7 +29,7 @@ let package = Package(
         // The Room: chat rules as events in, effects out. No I/O, no clock reads.
         .target(name: "ChatCore", dependencies: ["ChatProtocol", "Bytes"]),
         // The epoll event loop. Knows nothing about chat.
-        .target(name: "Reactor", dependencies: ["CLinux", "Bytes"]),
+        .target(name: "Reactor", dependencies: ["CLinux", "Bytes", "SystemCalls"]),
         // libsystemd: sd_notify, sd_listen_fds, sd_watchdog_enabled, sd_journal_sendv.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The only module that links libsystemd: readiness, watchdog, socket activation, journald logging.
@@ -39,13 +41,13 @@ let package = Package(
         .target(name: "Terminal"),
         // Wires the Reactor to the Room.
         .target(name: "ChatDaemon", dependencies: [
-            "Reactor", "ChatCore", "ChatProtocol", "Bytes", "Systemd", "CLinux", "CPasswordHash",
+            "Reactor", "ChatCore", "ChatProtocol", "Bytes", "Systemd", "CPasswordHash", "SystemCalls",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The terminal client's logic: connection, line editor, terminal modes.
         .target(name: "ChatClient", dependencies: ["CLinux", "ChatProtocol", "Bytes", "Terminal"]),
         .executableTarget(name: "chatroomd", dependencies: [
-            "ChatDaemon", "ChatCore", "ChatProtocol", "Reactor", "Terminal", "Systemd",
+            "ChatDaemon", "ChatCore", "ChatProtocol", "Terminal", "Systemd",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -55,23 +57,23 @@ let package = Package(
         ]),
         // Administration over the local control socket.
         .executableTarget(name: "chatroomctl", dependencies: [
-            "ChatCore", "ChatProtocol", "Bytes",
+            "ChatCore", "ChatProtocol", "Bytes", "SystemCalls",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Load generator for `make bench`: many connections from one process on the Reactor.
         .executableTarget(name: "chatroom-bench", dependencies: [
-            "Reactor", "ChatProtocol", "Bytes", "CLinux",
+            "Reactor", "ChatProtocol", "Bytes", "CLinux", "SystemCalls",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "ChatProtocolTests", dependencies: ["ChatProtocol", "Bytes"]),
         .testTarget(name: "ChatCoreTests", dependencies: ["ChatCore", "ChatProtocol", "Bytes"]),
-        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "Bytes", "CLinux"]),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "Bytes", "CLinux", "SystemCalls"]),
         .testTarget(name: "ChatClientTests", dependencies: ["ChatClient"]),
         .testTarget(name: "SystemdTests", dependencies: [
             "Systemd",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "ChatDaemonTests", dependencies: ["ChatDaemon", "ChatCore", "ChatProtocol", "Bytes", "CLinux"]),
+        .testTarget(name: "ChatDaemonTests", dependencies: ["ChatDaemon", "ChatCore", "ChatProtocol", "Bytes", "Reactor", "SystemCalls"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,6 +4,7 @@ import ChatProtocol
 import Glibc
 import Logging
 import Reactor
+import SystemCalls
 import Systemd
 
 /// The Reactor's delegate: wires sockets to the Room. Each connection's bytes go through
@@ -316,8 +317,6 @@ public final class ChatServer: ReactorDelegate {
     }
 
     private func now() -> RoomTime {
-        var wall = timespec()
-        clock_gettime(CLOCK_REALTIME, &wall)
-        return RoomTime(nanoseconds: MonotonicClock.now(), unixNanoseconds: Int64(wall.tv_sec) * 1_000_000_000 + Int64(wall.tv_nsec))
+        RoomTime(nanoseconds: MonotonicClock.now(), unixNanoseconds: WallClock.now())
     }
 }

@@ -22,6 +22,19 @@ public struct ConfigurationFile: Sendable {
     public let path: String
     public let entries: [Entry]
 
+    /// Reads and parses the file at `path`; a file that is missing or unreadable is an
+    /// error that says why.
+    public static func load(path: String) throws(Settings.Invalid) -> ConfigurationFile {
+        let bytes: [UInt8]?
+        do { bytes = try DurableFile.read(path) } catch {
+            throw Settings.Invalid(message: "\(path): cannot read the configuration file: \(error.description)")
+        }
+        guard let bytes else { throw Settings.Invalid(message: "\(path): cannot read the configuration file: No such file or directory") }
+        do { return try ConfigurationFile(path: path, text: String(decoding: bytes, as: UTF8.self)) } catch {
+            throw Settings.Invalid(message: error.description)
+        }
+    }
+
     public init(path: String, text: String) throws(ParseError) {
         self.path = path
         var entries: [Entry] = []

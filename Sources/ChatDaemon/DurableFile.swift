@@ -1,4 +1,5 @@
 import Glibc
+import SystemCalls
 
 /// Replaces a file so that a crash or `kill -9` at any instant leaves either the old
 /// contents or the new, never a torn or empty file: write a temporary file beside it,
@@ -13,17 +14,12 @@ enum DurableFile {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw failure("create \(temporary)") }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                let error = failure("write \(temporary)")
-                close(fd)
-                unlink(temporary)
-                throw error
-            }
-            offset += written
+        if let error = bytes.withUnsafeBytes({ SystemCall.writeAll(fd, $0) }) {
+            errno = error
+            let failure = failure("write \(temporary)")
+            close(fd)
+            unlink(temporary)
+            throw failure
         }
         guard fsync(fd) == 0 else {
             let error = failure("fsync \(temporary)")
@@ -56,8 +52,8 @@ enum DurableFile {
         var result: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue } else { throw failure("read \(path)") } }
+            let n = SystemCall.retryingInterrupts { buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+            if n < 0 { throw failure("read \(path)") }
             if n == 0 { return result }
             result.append(contentsOf: buffer[..<n])
         }

@@ -1,6 +1,7 @@
 import ChatCore
 import Logging
 import Reactor
+import SystemCalls
 import Systemd
 
 /// Keeps the service manager informed: readiness, a status line at most once a second

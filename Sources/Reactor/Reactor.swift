@@ -1,6 +1,7 @@
 import Bytes
 import CLinux
 import Glibc
+import SystemCalls
 
 /// One thread, one epoll instance, every socket and every per-connection buffer.
 ///

@@ -1,5 +1,6 @@
 import CLinux
 import Glibc
+import SystemCalls
 
 /// The few socket operations the reactor needs, each one syscall with errors surfaced.
 public enum Socket {
@@ -28,23 +29,15 @@ public enum Socket {
     /// A non-blocking, close-on-exec Unix-domain listening socket at `path` with the given
     /// permissions. A stale socket file from an earlier run is replaced.
     public static func listenUnix(path: String, mode: mode_t = 0o660, backlog: Int32 = 64) throws(SystemCallError) -> Int32 {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard path.utf8.count < capacity else { throw SystemCallError("control socket path too long: \(path)", errno: ENAMETOOLONG) }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
+        guard let address = UnixSocketAddress(path: path) else {
+            throw SystemCallError("control socket path too long: \(path)", errno: ENAMETOOLONG)
         }
         let fd = try retryingInterrupts("socket(AF_UNIX)") {
             Glibc.socket(AF_UNIX, CLINUX_SOCK_STREAM | CLINUX_SOCK_NONBLOCK | CLINUX_SOCK_CLOEXEC, 0)
         }
         do throws(SystemCallError) {
             unlink(path)
-            _ = try retryingInterrupts("bind \(path)") {
-                withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-                }
-            }
+            _ = try retryingInterrupts("bind \(path)") { address.withSocketAddress { Glibc.bind(fd, $0, $1) } }
             _ = try retryingInterrupts("chmod \(path)") { chmod(path, mode) }
             _ = try retryingInterrupts("listen") { Glibc.listen(fd, backlog) }
         } catch {

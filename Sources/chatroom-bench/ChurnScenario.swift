@@ -1,5 +1,6 @@
 import Glibc
 import Reactor
+import SystemCalls
 
 /// Connect, join, say one line, leave, in a loop, from several connections at once:
 /// how many joins per second the server sustains, and what each costs it.

@@ -2,6 +2,7 @@ import Bytes
 import ChatProtocol
 import Glibc
 import Reactor
+import SystemCalls
 
 /// What a scenario hears from the driver, always from inside the reactor loop.
 protocol DriverEvents: AnyObject {

@@ -1,5 +1,6 @@
 import Glibc
 import Reactor
+import SystemCalls
 
 /// N members in one room, S of them sending, for a fixed time after everyone has joined.
 /// Optionally K more members that join and then never read (the `slow` scenario).

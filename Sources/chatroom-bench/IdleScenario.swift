@@ -1,5 +1,6 @@
 import Glibc
 import Reactor
+import SystemCalls
 
 /// N members joined and held: what each one costs the server in resident memory.
 struct IdleConfiguration {

@@ -1,6 +1,7 @@
 import CLinux
 import Glibc
 import Reactor
+import SystemCalls
 
 /// What /proc says about a process at one instant: CPU time used so far and memory.
 struct ProcessSample {

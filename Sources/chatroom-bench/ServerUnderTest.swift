@@ -1,5 +1,6 @@
 import Glibc
 import Reactor
+import SystemCalls
 
 /// The chatroomd being measured: either one this process spawns (a fresh daemon per run,
 /// on 127.0.0.1 with a kernel-chosen port) or one already running, named by address and

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import Reactor
+import SystemCalls
 
 /// The standard set behind `make bench`, and the results section of docs/benchmarks.md.
 struct Suite: ParsableCommand {

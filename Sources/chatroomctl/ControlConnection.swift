@@ -1,6 +1,7 @@
 import Bytes
 import ChatProtocol
 import Glibc
+import SystemCalls
 
 /// One round trip on the daemon's control socket: connect, send one request frame, read
 /// one reply frame. Blocking Glibc sockets, each step bounded by a deadline.
@@ -37,26 +38,15 @@ enum ControlConnection {
     }
 
     private static func connect(_ path: String) throws(Failure) -> Int32 {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard path.utf8.count < capacity else {
-            throw Failure(message: "\(path): socket path too long (at most \(capacity - 1) bytes)", exitCode: 64)
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
+        guard let address = UnixSocketAddress(path: path) else {
+            throw Failure(message: "\(path): socket path too long (at most \(UnixSocketAddress.maximumPathBytes) bytes)", exitCode: 64)
         }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .unavailable(path, "socket: \(describe(errno))") }
         // For AF_UNIX, connect() to a listener whose backlog is full waits up to the send timeout.
         var timeout = timeval(tv_sec: connectTimeoutSeconds, tv_usec: 0)
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var result: Int32
-        repeat {
-            result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-        } while result != 0 && errno == EINTR
+        let result = SystemCall.retryingInterrupts { address.withSocketAddress { Glibc.connect(fd, $0, $1) } }
         guard result == 0 else {
             let error = errno
             close(fd)
@@ -134,9 +124,5 @@ enum ControlConnection {
     private static func describe(_ error: Int32) -> String { String(cString: strerror(error)) }
 
     /// Monotonic milliseconds.
-    private static func now() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
-    }
+    private static func now() -> Int64 { Int64(MonotonicClock.now() / 1_000_000) }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import ChatProtocol
-import Glibc
+import SystemCalls
 
 /// A subcommand that is one request to the daemon: `[--json] COMMAND ARGUMENTS`.
 protocol ControlRequest: ParsableCommand {
@@ -30,19 +30,6 @@ extension ControlRequest {
         case .permissionDenied:
             writeStandardError("chatroomctl: \(path): \(reply.text)\n")
             throw ExitCode(ControlConnection.Failure.permissionDeniedExitCode)
-        }
-    }
-}
-
-func writeStandardError(_ text: String) {
-    var text = text
-    text.withUTF8 { bytes in
-        var offset = 0
-        while offset < bytes.count {
-            let written = write(STDERR_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return }
-            offset += written
         }
     }
 }

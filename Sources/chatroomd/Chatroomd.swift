@@ -56,14 +56,7 @@ struct SettingsOptions: ParsableArguments {
     func resolve() throws(Settings.Invalid) -> Settings {
         var file: ConfigurationFile? = nil
         let flags = try parsed().flags
-        if let path = try configurationPath() {
-            guard let bytes = try? ConfigurationFileReader.read(path) else {
-                throw Settings.Invalid(message: "\(path): cannot read the configuration file: \(String(cString: strerror(errno)))")
-            }
-            do { file = try ConfigurationFile(path: path, text: bytes) } catch {
-                throw Settings.Invalid(message: error.description)
-            }
-        }
+        if let path = try configurationPath() { file = try ConfigurationFile.load(path: path) }
         return try Settings.resolve(file: file, flags: flags)
     }
 }

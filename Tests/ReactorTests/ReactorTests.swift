@@ -2,6 +2,7 @@ import Bytes
 import CLinux
 import Glibc
 import Reactor
+import SystemCalls
 import Testing
 
 /// Records what the reactor reports, and drives it until a condition holds.
