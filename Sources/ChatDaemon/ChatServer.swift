@@ -14,19 +14,19 @@ import Systemd
 /// `ServiceSupervisor` (systemd), `Reloader` (SIGHUP), `StateStore` (the state directory),
 /// `Listeners` (start-up). Everything runs on the reactor's thread, one event at a time.
 public final class ChatServer: ReactorDelegate {
-    public private(set) var settings: Settings
+    public internal(set) var settings: Settings
     public let reactor: Reactor
     public let room: Room
-    private var logger: Logger
+    var logger: Logger
     private let environment: [String: String]
-    private let reloader: Reloader
-    private let supervisor: ServiceSupervisor
+    let reloader: Reloader
+    let supervisor: ServiceSupervisor
     private let stateStore: StateStore?
-    private var connections: ConnectionTable
-    private var control: ControlServer? = nil
-    private var effects: [RoomEffect] = []
-    private var shuttingDown = false
-    private var graceTimer: TimerID? = nil
+    var connections: ConnectionTable
+    var control: ControlServer? = nil
+    var effects: [RoomEffect] = []
+    var shuttingDown = false
+    var graceTimer: TimerID? = nil
 
     /// - Parameters:
     ///   - reloadSettings: reads the configuration again (file, then the same flags), for SIGHUP.
@@ -123,71 +123,6 @@ public final class ChatServer: ReactorDelegate {
         supervisor.updateStatus(room: room)
     }
 
-    // MARK: Reload
-
-    /// SIGHUP or `chatroomctl reload`: applies the configuration all or nothing, without
-    /// dropping anyone.
-    @discardableResult
-    func reload() -> ControlOutcome {
-        supervisor.reloading()
-        defer { supervisor.reloaded() }
-        let plan: Reloader.Plan
-        do {
-            plan = try reloader.plan(running: settings, runningAccounts: room.configuration.accounts)
-        } catch {
-            let text = "reload failed, keeping the running configuration: \(error.message)"
-            log(.error, "reload-failed", text, ["chat_reason": error.message])
-            return ControlOutcome(succeeded: false, lines: [text])
-        }
-        let slowmodeChanged = plan.settings.slowmode != settings.slowmode
-        settings = plan.settings
-        var configuration = settings.roomConfiguration(accounts: plan.accounts)
-        // /slowmode set at run time stays unless the configuration's value changed.
-        if !slowmodeChanged { configuration.slowmodeSeconds = room.slowmodeSeconds }
-        room.configuration = configuration
-        if slowmodeChanged { room.applySlowmode(settings.slowmode, by: "configuration", effects: &effects) }
-        connections.limits.maximumTotal = settings.maxConnections
-        connections.limits.maximumPerAddress = settings.maxConnectionsPerAddress
-        if let level = Logger.Level(rawValue: settings.logLevel) { logger.logLevel = level }
-        applyEffects()
-        for key in plan.needRestart {
-            logger.warning("configuration key '\(key)' changed but only takes effect after a restart")
-        }
-        log(.notice, "reload", plan.changeSummary, ["chat_changed": plan.changed.joined(separator: ","),
-                                              "chat_needs_restart": plan.needRestart.joined(separator: ",")])
-        return ControlOutcome(succeeded: true, lines: [plan.reply])
-    }
-
-    // MARK: Shutdown
-
-    public func beginShutdown(signalName: String) {
-        if shuttingDown {
-            logger.warning("\(signalName) during shutdown: closing everything now")
-            reactor.abortAll(reason: "immediate shutdown")
-            reactor.stop()
-            return
-        }
-        shuttingDown = true
-        supervisor.stopping("Shutting down: telling \(room.memberCount) member(s)")
-        log(.notice, "shutdown", "\(signalName): shutting down", ["chat_reason": signalName])
-        reactor.stopAccepting()
-        room.shutdown(now: now(), effects: &effects)
-        applyEffects()
-        control?.closeAll()
-        graceTimer = reactor.schedule(afterNanoseconds: UInt64(settings.shutdownGrace * 1e9)) { [weak self] in
-            guard let self else { return }
-            graceTimer = nil
-            logger.warning("shutdown grace period over: dropping \(reactor.connectionCount) connection(s)")
-            reactor.abortAll(reason: "shutdown grace period over")
-            reactor.stop()
-        }
-        stopIfIdle()
-    }
-
-    private func stopIfIdle() {
-        if shuttingDown && reactor.connectionCount == 0 { reactor.stop() }
-    }
-
     // MARK: ReactorDelegate
 
     public func reactor(_ reactor: Reactor, accepted connection: ConnectionID, from peer: SocketAddress?, on listener: ListenerID) {
@@ -276,7 +211,7 @@ public final class ChatServer: ReactorDelegate {
 
     /// Carries out the Room's effects in order. The reactor never calls back from inside
     /// `send` or `close`, so this loop cannot be re-entered.
-    private func applyEffects() {
+    func applyEffects() {
         var index = 0
         while index < effects.count {
             switch effects[index] {
@@ -316,7 +251,7 @@ public final class ChatServer: ReactorDelegate {
         logger.log(level: level, "\(message)", metadata: metadata)
     }
 
-    private func now() -> RoomTime {
+    func now() -> RoomTime {
         RoomTime(nanoseconds: MonotonicClock.now(), unixNanoseconds: WallClock.now())
     }
 }
