@@ -40,10 +40,10 @@ def parse_arguments():
     parser.add_argument("--only", action="append", choices=sorted(SCENARIOS), help="run only these (repeatable)")
     parser.add_argument("--attack-seconds", type=float, default=10.0, help="length of each timed attack (default 10)")
     parser.add_argument("--login-addresses", type=int, default=300, help="login-burst source addresses (default 300)")
-    parser.add_argument("--burst-deadline", type=float, default=25.0,
-                        help="login-burst: longest wait for every attacker's answers (default 25 s)")
+    parser.add_argument("--burst-deadline", type=float, default=20.0,
+                        help="login-burst: longest wait for every attacker's answers (default 20 s)")
     parser.add_argument("--flood-addresses", type=int, default=370, help="login-flood source addresses (default 370)")
-    parser.add_argument("--flood-slots", type=int, default=128, help="login-flood concurrent connections (default 128)")
+    parser.add_argument("--flood-slots", type=int, default=64, help="login-flood concurrent connections (default 64)")
     parser.add_argument("--timing-probes", type=int, default=10, help="login-timing addresses (default 10)")
     parser.add_argument("--max-connections", type=int, default=1000, help="refused-flood: the daemon's max-connections")
     parser.add_argument("--daemon-fd-limit", type=int, default=4096, help="refused-flood: the daemon's RLIMIT_NOFILE")
@@ -104,19 +104,25 @@ def summary(scenario):
 
 
 def table(scenarios):
-    header = f"{'scenario':<14} {'verdict':<7} {'secs':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'lost':>5} " \
+    header = f"{'scenario':<14} {'verdict':<7} {'secs':>5} {'cpu a/d':>9} {'base p99':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'lost':>5} " \
              f"{'cut':>4}  headline"
     lines = [header, "-" * len(header)]
     for s in scenarios:
         inn = s.figures.get("innocent", {})
+        base = s.figures.get("baseline", {})
         cut = "" if not inn else ("yes" if inn.get("disconnected") else "no")
-        lines.append(f"{s.name:<14} {'pass' if s.passed else 'FAIL':<7} {s.seconds or 0:>5} "
+        lines.append(f"{s.name:<14} {'pass' if s.passed else 'FAIL':<7} {s.seconds or 0:>5} {_cpu(s):>9} {_cell(base.get('p99_ms')):>8} "
                      f"{_cell(inn.get('p50_ms')):>8} {_cell(inn.get('p99_ms')):>8} {_cell(inn.get('max_ms')):>8} "
                      f"{_cell(inn.get('lost')):>5} {cut:>4}  {summary(s)}")
         for description, passed, gated in s.checks:
             if not passed:
                 lines.append(f"{'':<14}   {'missed' if gated else 'note'}: {description}")
     return "\n".join(lines)
+
+
+def _cpu(scenario):
+    cpu = scenario.figures.get("cpu_s", {})
+    return f"{cpu.get('harness', '-')}/{cpu.get('daemon_and_innocent', '-')}"
 
 
 def _cell(value):
@@ -131,7 +137,8 @@ def main():
         print(f"attack: {name} ...", file=sys.stderr, flush=True)
         scenarios.append(run(name, options))
     print(table(scenarios))
-    print(f"total {time.monotonic() - began:.0f} s; innocent member: one line every 100 ms, latency = its echo")
+    print(f"total {time.monotonic() - began:.0f} s. Innocent member: one line every 100 ms; latency = its echo, "
+          "base = before the attack. cpu a/d: CPU seconds of the attackers / of the daemon and the innocent.")
     for scenario in scenarios:
         print(scenario.json())
     failed = [s.name for s in scenarios if not s.passed]

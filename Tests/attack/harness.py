@@ -7,6 +7,7 @@ Tests/soak/soak.py. Attack traffic comes from 127.0.0.0/8 source addresses only.
 """
 
 import json
+import os
 import re
 import resource
 import select
@@ -174,7 +175,14 @@ def latency_figures(result, start, end):
         return None if value is None else round(value * 1000, 2)
     return dict(pings=len(window), lost=len(window) - len(echoed), p50_ms=ms(percentile(echoed, 0.5)),
                 p99_ms=ms(percentile(echoed, 0.99)), max_ms=ms(max(echoed) if echoed else None),
-                disconnected=result["disconnected"], flooded=result["flooded"], too_fast=result["too_fast"])
+                disconnected=result["disconnected"], flooded=result["flooded"], too_fast=result["too_fast"],
+                end_barrier=result["end_echo"])
+
+
+def baseline_figures(result, seconds):
+    """The innocent's latency in its first `seconds`, before any attack: the yardstick."""
+    figures = latency_figures(result, result["started"], result["started"] + seconds)
+    return {key: figures[key] for key in ("pings", "p50_ms", "p99_ms", "max_ms")}
 
 
 def lines_per_second(result, start, end):
@@ -195,13 +203,21 @@ class Scenario:
         self.figures = {}
         self.checks = []          # (description, passed, gated)
         self.started = time.monotonic()
+        self._times = os.times()
         self.seconds = None
 
     def check(self, description, passed, gated=True):
         self.checks.append((description, bool(passed), gated))
 
     def finish(self):
+        """Wall time, and CPU time on this side (the attackers) and of the reaped children
+        (the daemon and the innocent member): on a 2-core machine they share two cores."""
         self.seconds = round(time.monotonic() - self.started, 1)
+        now = os.times()
+        self.figures["cpu_s"] = dict(
+            harness=round(now.user + now.system - self._times.user - self._times.system, 1),
+            daemon_and_innocent=round(now.children_user + now.children_system
+                                      - self._times.children_user - self._times.children_system, 1))
         return self
 
     @property
@@ -214,16 +230,27 @@ class Scenario:
                                **self.figures))
 
 
+STOP_DEADLINE = 10.0
+
+
 def stop_daemon(daemon, scenario):
-    """Stops the daemon; a crash or a bad exit status is a failed check."""
+    """Stops the daemon: it must have survived and must exit 0 on SIGTERM within
+    STOP_DEADLINE (a loop still busy with an attack's backlog does not)."""
     alive = not daemon.crashed()
     scenario.check("daemon survived", alive)
-    status = daemon.stop(timeout=20) if alive else daemon.process.returncode
+    status = daemon.process.returncode
+    if alive:
+        try:
+            status = daemon.stop(timeout=STOP_DEADLINE)
+        except AssertionError:   # the fixture's "did not exit": it has killed the daemon
+            status = None
+        scenario.check(f"daemon exited 0 on SIGTERM within {STOP_DEADLINE:g} s (status {status})", status == 0)
     daemon.kill()
     scenario.figures["exit_status"] = status
     return status
 
 
-__all__ = ["ADMIN_PASSWORD", "AttackDaemon", "FdSampler", "InnocentProcess", "Scenario", "fd_count",
+__all__ = ["ADMIN_PASSWORD", "AttackDaemon", "baseline_figures", "FdSampler", "InnocentProcess", "Scenario",
+           "fd_count",
            "latency_figures", "lines_per_second", "raise_own_descriptor_limit", "source_address",
            "stop_daemon", "wait_until", "yescrypt_hash"]

@@ -30,6 +30,7 @@ import texts  # noqa: E402
 
 JOIN_DEADLINE = 10.0
 END_DEADLINE = 20.0
+RESEND_INTERVAL = 0.5
 WATCHED_KEPT = 500
 
 
@@ -186,16 +187,27 @@ class Innocent:
                 break
         ended_at = time.monotonic()
         if not self.eof:
-            self.send(self.end_token)
-            deadline = time.monotonic() + END_DEADLINE
-            while not self.end_seen and not self.eof and time.monotonic() < deadline:
-                self.pump(deadline)
+            self.say_end()
         return dict(
             ready=True, nick=self.nick, started=started, ended=ended_at,
             samples=[[self.sent[s], self.latency.get(s)] for s in sorted(self.sent)],
             end_echo=self.end_seen, disconnected=self.eof, disconnected_at=self.eof_at,
             flooded=self.flooded, too_fast=self.too_fast, frames=self.frames,
             bins=self.bins, watched=self.watched, notices=self.notices)
+
+
+    def say_end(self):
+        """Says the end token and reads until it comes back. A backlog of our own pings
+        handled at once can empty our flood-control bucket, so while refusals arrive the
+        token is said again, at most every RESEND_INTERVAL."""
+        deadline = time.monotonic() + END_DEADLINE
+        refusals, said_at = self.too_fast, time.monotonic()
+        self.send(self.end_token)
+        while not self.end_seen and not self.eof and time.monotonic() < deadline:
+            self.pump(min(deadline, time.monotonic() + RESEND_INTERVAL))
+            if self.too_fast > refusals and time.monotonic() >= said_at + RESEND_INTERVAL and not self.end_seen:
+                refusals, said_at = self.too_fast, time.monotonic()
+                self.send(self.end_token)
 
 
 def main():

@@ -43,7 +43,7 @@ def refused_flood(options):
             until = start + options.attack_seconds
             while time.monotonic() < until and opened < options.max_refused:
                 try:
-                    held.append(connect_from(source, daemon.port, 0.2))
+                    held.append(connect_from(source, daemon.port, 0.05))
                     opened += 1
                 except OSError as error:
                     errors[error.strerror or type(error).__name__] += 1
