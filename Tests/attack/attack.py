@@ -99,7 +99,8 @@ def summary(scenario):
         return (f"{f['outcomes'].get('joined', 0)} joins ({f['joins_per_s']}/s); bystander {rate['average']} "
                 f"lines/s, peak {rate['peak']}")
     if scenario.name == "muted-rejoin":
-        return f"muted joins seen {f['muted_joins_seen']}/{f['rejoins']}, muted lines seen {f['muted_lines_seen']}"
+        return (f"{f['rejoins']} rejoins: room saw {f['muted_joins_seen']} joins, {f['muted_leaves_seen']} leaves, "
+                f"{f['muted_lines_seen']} lines")
     return ""
 
 
@@ -116,7 +117,7 @@ def table(scenarios):
                      f"{_cell(inn.get('lost')):>5} {cut:>4}  {summary(s)}")
         for description, passed, gated in s.checks:
             if not passed:
-                lines.append(f"{'':<14}   {'missed' if gated else 'note'}: {description}")
+                lines.append(f"{'':<14}   missed{'' if gated else ' (not gated)'}: {description}")
     return "\n".join(lines)
 
 

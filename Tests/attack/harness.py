@@ -215,7 +215,7 @@ class Scenario:
         self.seconds = round(time.monotonic() - self.started, 1)
         now = os.times()
         self.figures["cpu_s"] = dict(
-            harness=round(now.user + now.system - self._times.user - self._times.system, 1),
+            harness=round(max(0.0, now.user + now.system - self._times.user - self._times.system), 1),
             daemon_and_innocent=round(now.children_user + now.children_system
                                       - self._times.children_user - self._times.children_system, 1))
         return self

@@ -103,19 +103,18 @@ def muted_rejoin(options):
             visits.append(rejoin(connect(source), f"{VISITOR}{k}"))
         end = time.monotonic()
         result = innocent.stop()
-        watched = [text for _, text in result["watched"]]
-        rejoined = {f"{VISITOR}{k}" for k in range(1, options.rejoins + 1)}
-        joins_seen = [t for t in watched if t.endswith(texts.JOINED_SUFFIX) and t[:-len(texts.JOINED_SUFFIX)] in rejoined]
-        speech_seen = [t for t in watched if t.split(texts.CHAT_SEPARATOR, 1)[0] in rejoined]
+        rejoined = [f"{VISITOR}{k}" for k in range(1, options.rejoins + 1)]
+        # Anything naming a nick the muted address chose is that address speaking to the room.
+        leaked = [text for _, text in result["watched"] if any(nick_in(nick, text) for nick in rejoined)]
+        kinds = collections.Counter(kind_of(text) for text in leaked)
         scenario.figures.update(
             rejoins=options.rejoins, admitted=sum(v["connected"] for v in visits), attack_s=round(end - start, 1),
-            muted_joins_seen=len(joins_seen), muted_lines_seen=len(speech_seen), examples=(joins_seen + speech_seen)[:3],
+            muted_joins_seen=kinds["join"], muted_leaves_seen=kinds["leave"], muted_lines_seen=kinds["line"],
+            muted_other_seen=kinds["other"], examples=leaked[:3],
             visitor_replies=collections.Counter(v["reply"] for v in visits).most_common(3),
             innocent_end_barrier=result["end_echo"])
         scenario.check("the innocent's end barrier came back", result["end_echo"])
-        scenario.check(f"no join notice from the muted address reached the room ({len(joins_seen)} did)",
-                       not joins_seen)
-        scenario.check(f"no line from the muted address reached the room ({len(speech_seen)} did)", not speech_seen)
+        scenario.check(f"nothing naming the muted address's new nicks reached the room ({dict(kinds)})", not leaked)
         scenario.check("innocent not disconnected", not result["disconnected"])
     except (AssertionError, OSError, socket.timeout) as error:
         scenario.figures["error"] = str(error)[:300]
@@ -125,6 +124,27 @@ def muted_rejoin(options):
             client.close()
         stop_daemon(daemon, scenario)
     return scenario.finish()
+
+
+def nick_in(nick, text):
+    """Whether `text` names `nick` as a whole word (VISIT-1 is not in VISIT-10)."""
+    at = text.find(nick)
+    while at >= 0:
+        after = text[at + len(nick):at + len(nick) + 1]
+        if not (after.isalnum() or after in "-_"):
+            return True
+        at = text.find(nick, at + 1)
+    return False
+
+
+def kind_of(text):
+    if text.endswith(texts.JOINED_SUFFIX):
+        return "join"
+    if text.startswith(texts.LEFT_PREFIX):
+        return "leave"
+    if texts.CHAT_SEPARATOR in text and text.startswith(VISITOR):
+        return "line"
+    return "other"
 
 
 def rejoin(client, nick):
