@@ -84,8 +84,9 @@ def summary(scenario):
     if "error" in f:
         return f["error"][:70]
     if scenario.name == "login-burst":
-        return (f"{f['checks_sent']} checks from {f['joined']} members; all answered after "
-                f"{f['all_answered_after_s']} s")
+        answered = (f"all answered after {f['all_answered_after_s']} s" if f["all_answered_after_s"] is not None
+                    else f"{f['answered']}/{f['joined']} answered by the deadline")
+        return f"{f['checks_sent']} checks from {f['joined']} members; {answered}"
     if scenario.name == "login-flood":
         return f"{f['greetings']} greetings, {f['checks_per_s']} checks/s, outcomes {f['outcomes']}"
     if scenario.name == "login-timing":
