@@ -121,5 +121,14 @@ test-sanitize: deps
 soak: release
 	python3 Tests/soak/soak.py --seconds $(SOAK_SECONDS) --binary $(CURDIR)/$(RELEASE_BIN)/chatroomd
 
+# attack: the attacks of issue 10 (Tests/attack): a login burst and a login flood, login timing,
+# a refused-connection flood, join/leave churn and a muted address rejoining, each against a
+# fresh release daemon with an innocent member timing its echoes. About two minutes; prints a
+# table and JSON lines. ATTACK_ARGS=--check exits non-zero when a target is missed.
+ATTACK_ARGS ?=
+.PHONY: attack
+attack: release
+	python3 Tests/attack/attack.py --binary $(CURDIR)/$(RELEASE_BIN)/chatroomd $(ATTACK_ARGS)
+
 clean:
 	rm -rf .build
