@@ -52,6 +52,7 @@ public struct NickBook: Sendable {
             let nick = line.dropFirst(ServerReply.actionPrefix.count).prefix { $0 != " " }
             return nick.isEmpty ? nil : String(nick)
         }
+        if line.hasPrefix(ServerReply.topicPrefix) || line.hasPrefix(ServerReply.usagePrefix) { return nil }
         guard let separator = line.firstRange(of: ServerReply.chatSeparator) else { return nil }
         let nick = line[..<separator.lowerBound]
         guard isPlausible(String(nick)), !nick.hasPrefix("[") else { return nil }

@@ -42,7 +42,7 @@ public struct Outbox: Sendable {
     private var tokens: Double
     private var tokensAt: UInt64
     private var notBefore: UInt64 = 0
-    private var lastRefusalAt: UInt64 = 0
+    private var lastRefusalAt: UInt64? = nil
     /// After a refusal, one line at a time: nothing is sent behind a line that may come back.
     private var cautious = false
     private let answerTimeout: UInt64
@@ -153,7 +153,8 @@ public struct Outbox: Sendable {
             // The server's bucket is empty. Unless it said its rate, it is lower than assumed:
             // halve the assumed rate once for each line sent after the previous refusal
             // (the lines already on their way when it came are refused by the same shortage).
-            if !limitsAnnounced && rate > 0 && head.sentAt > lastRefusalAt { rate = max(rate / 2, 0.2) }
+            let sentSinceLastRefusal = lastRefusalAt.map { head.sentAt > $0 } ?? true
+            if !limitsAnnounced && rate > 0 && sentSinceLastRefusal { rate = max(rate / 2, 0.2) }
             lastRefusalAt = now
             tokens = 0
             tokensAt = now

@@ -15,6 +15,8 @@ extension ServerReply {
     public static let actionPrefix = "* "
     /// `The nickname admin is reserved. Log in with admin:<password> instead.`
     public static let adminNickReservedPrefix = "The nickname admin is reserved."
+    /// A command's usage hint: `Usage: /msg <nick> <text>`.
+    public static let usagePrefix = "Usage: "
     /// The commands members type, without their slash (the server's `/help`).
     public static let memberCommands = ["who", "msg", "me", "nick", "login", "help"]
     /// The admin commands (the server's `/help` for admins).
