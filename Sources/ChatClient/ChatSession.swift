@@ -57,6 +57,8 @@ public final class ChatSession {
     var undelivered = false
     /// A line that looks like a slash-less command, shown once; Enter again sends it.
     var confirming: String? = nil
+    /// The answer to the /who sent after joining, to be learned from and not shown.
+    var awaitingHiddenWho = false
 
     public init(nick: String, options: Options) {
         self.options = options
@@ -136,8 +138,16 @@ public final class ChatSession {
                 joined = true
                 outbox.joined = true
             }
-            let (consumed, events) = outbox.received(frame, now: now)
+            var (consumed, events) = outbox.received(frame, now: now)
             nicks.learn(from: frame)
+            if consumed && ServerLimits(parsing: frame) != nil && options.interactive {
+                // Only chatroomd announces limits, and it knows /who: ask who is here, for
+                // Tab, without showing the answer. (Sent to a seed server it would be chat.)
+                if outbox.enqueue(OutgoingLine(number: 0, text: "/who")) == nil { awaitingHiddenWho = true }
+            } else if awaitingHiddenWho && ServerReply.whoMembers(frame) != nil {
+                awaitingHiddenWho = false
+                consumed = true
+            }
             if !consumed {
                 let rendered = options.style.render(frame, me: outbox.nick, clock: LineStyle.clock())
                 shown.append(rendered.text)
