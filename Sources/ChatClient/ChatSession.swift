@@ -59,6 +59,8 @@ public final class ChatSession {
     var confirming: String? = nil
     /// The answer to the /who sent after joining, to be learned from and not shown.
     var awaitingHiddenWho = false
+    /// `/limits` was sent after joining and its answer has not come yet.
+    var awaitingLimits = false
 
     public init(nick: String, options: Options) {
         self.options = options
@@ -137,11 +139,18 @@ public final class ChatSession {
             if !joined && frame == ServerReply.connected {
                 joined = true
                 outbox.joined = true
+                // Ask for the limits to pace by; the answer is consumed by the outbox.
+                if connection.send(ServerLimits.request) { awaitingLimits = true }
+            }
+            // A server without /limits (the seed's) relays it as chat: hide that once.
+            if awaitingLimits && (ServerLimits(parsing: frame) != nil || frame == ServerReply.chatLine(outbox.nick, ServerLimits.request)) {
+                awaitingLimits = false
+                if ServerLimits(parsing: frame) == nil { continue }
             }
             var (consumed, events) = outbox.received(frame, now: now)
             nicks.learn(from: frame)
             if consumed && ServerLimits(parsing: frame) != nil && options.interactive {
-                // Only chatroomd announces limits, and it knows /who: ask who is here, for
+                // Only chatroomd answers /limits, and it knows /who: ask who is here, for
                 // Tab, without showing the answer. (Sent to a seed server it would be chat.)
                 if outbox.enqueue(OutgoingLine(number: 0, text: "/who")) == nil { awaitingHiddenWho = true }
             } else if awaitingHiddenWho && ServerReply.whoMembers(frame) != nil {
