@@ -81,6 +81,9 @@ public enum Notice {
     public static let tooFast = ServerReply.tooFast
     public static let disconnectedForFlooding = "You have been disconnected for flooding."
     public static func floodedOut(_ nick: String) -> String { "\(nick) was disconnected for flooding." }
+    public static func tooManyJoins(secondsLeft: Int64) -> String {
+        "Too many joins from your address; try again in \(SanctionDuration.format(seconds: secondsLeft))."
+    }
     public static let handshakeTimedOut = "Timed out waiting for NICK:<nickname> or admin:<password>."
 
     // Everyone's commands

@@ -83,6 +83,9 @@ extension Room {
 
     func admit(_ client: ClientID, nick: String, account: String?, address: IPAddress, peer: String,
                        now: RoomTime, effects: inout [RoomEffect]) {
+        if let wait = admitJoin(from: address, now: now) {
+            return refuse(client, Notice.tooManyJoins(secondsLeft: wait), reason: "too many joins from its address", peer: peer, effects: &effects)
+        }
         let key = Nickname.key(nick)
         if nickIndex[key] != nil {
             return refuse(client, Notice.nickInUse(nick), reason: "nickname in use", peer: peer, effects: &effects)
@@ -99,7 +102,7 @@ extension Room {
         for frame in history.replayFrames() {
             effects.append(.send(frame, to: client))
         }
-        broadcast(isAdmin ? Notice.adminJoined : Notice.joined(nick), effects: &effects)
+        announceJoin(member, client: client, now: now, effects: &effects)
         var fields = ["chat_nick": nick, "chat_peer": peer]
         if let account { fields["chat_account"] = account }
         effects.append(.log(RoomLogRecord(level: .info, event: isAdmin ? "admin-login" : "join",

@@ -29,12 +29,22 @@ public final class Room {
         public var slowmodeSeconds: Int?
         /// The longest line the daemon accepts, announced to members in the limits line.
         public var maximumLineBytes: Int
+        /// Joins one host (an IPv4 address, an IPv6 `ipv6HostPrefix`) may make a minute;
+        /// 0 is no limit.
+        public var joinsPerAddressPerMinute: Int
+        public var ipv6HostPrefix: Int
+        /// Join and leave notices a second before they are summed up once a tick; 0 never
+        /// sums them up.
+        public var presenceRate: Double
+        public var presenceBurst: Int
 
         public init(adminPasswordHash: (any PasswordVerifier)? = nil, accounts: [String: any PasswordVerifier] = [:],
                     logMessageBodies: Bool = false, historyLimit: Int = 50,
                     floodRate: Double = 10, floodBurst: Double = 20, floodDisconnectAfter: Int = 100,
                     handshakeTimeoutSeconds: Double = 10, slowmodeSeconds: Int? = nil,
-                    maximumLineBytes: Int = FrameFormat.defaultMaximumPayloadLength) {
+                    maximumLineBytes: Int = FrameFormat.defaultMaximumPayloadLength,
+                    joinsPerAddressPerMinute: Int = 0, ipv6HostPrefix: Int = 64,
+                    presenceRate: Double = 0, presenceBurst: Int = 10) {
             var accounts = accounts
             if let adminPasswordHash { accounts[Nickname.adminNick] = adminPasswordHash }
             self.accounts = accounts
@@ -46,6 +56,10 @@ public final class Room {
             self.handshakeTimeoutSeconds = handshakeTimeoutSeconds
             self.slowmodeSeconds = slowmodeSeconds
             self.maximumLineBytes = maximumLineBytes
+            self.joinsPerAddressPerMinute = joinsPerAddressPerMinute
+            self.ipv6HostPrefix = ipv6HostPrefix
+            self.presenceRate = presenceRate
+            self.presenceBurst = presenceBurst
         }
 
         /// What a member's lines are held to, as the limits line tells them.
@@ -95,6 +109,7 @@ public final class Room {
     public internal(set) var slowmodeSeconds: Int?
     public internal(set) var topic: Topic?
     var loginThrottle = LoginThrottle()
+    var presence: Presence
     /// Chat lines relayed since start, for the service status line.
     public internal(set) var relayedMessageCount: UInt64 = 0
     /// What the operator is told while `control` runs a command.
@@ -111,6 +126,7 @@ public final class Room {
         self.history = History(limit: configuration.historyLimit, entries: history)
         self.slowmodeSeconds = configuration.slowmodeSeconds
         self.topic = topic
+        presence = Presence(bucket: TokenBucket(burst: Double(configuration.presenceBurst), now: 0))
     }
 
     // MARK: Queries
@@ -177,7 +193,7 @@ public final class Room {
             case .disconnect:
                 removeMember(client, member)
                 effects.append(.close(client, reason: "left with !DC"))
-                broadcast(Notice.left(member.nick), effects: &effects)
+                announceLeave(member, now: now, effects: &effects)
                 effects.append(.log(leaveRecord(member, peer: peer, reason: "left with !DC")))
             case let .command(name, arguments):
                 runMemberCommand(name, arguments: arguments, from: client, member, peer: peer, now: now, effects: &effects)
@@ -198,7 +214,7 @@ public final class Room {
             clients[client] = nil
         case let .member(member, peer):
             removeMember(client, member)
-            broadcast(Notice.left(member.nick), effects: &effects)
+            announceLeave(member, now: now, effects: &effects)
             effects.append(.log(leaveRecord(member, peer: peer, reason: reason)))
         }
     }
@@ -216,7 +232,7 @@ public final class Room {
             fields["chat_peer"] = peer
         case let .member(member, peer):
             removeMember(client, member)
-            broadcast(Notice.left(member.nick), effects: &effects)
+            announceLeave(member, now: now, effects: &effects)
             fields["chat_peer"] = peer
             fields["chat_nick"] = member.nick
         }
@@ -228,6 +244,7 @@ public final class Room {
     /// joined in time, forget old login failures. The daemon calls this about once a second.
     public func tick(now: RoomTime, effects: inout [RoomEffect]) {
         expireSanctions(now: now, effects: &effects)
+        flushPresence(now: now, effects: &effects)
         let deadline = UInt64(configuration.handshakeTimeoutSeconds * 1e9)
         // Sorted, so the same events give the same effects in the same order (a Dictionary's
         // order differs from run to run).

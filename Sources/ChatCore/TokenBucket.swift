@@ -18,4 +18,9 @@ struct TokenBucket: Sendable {
         tokens -= 1
         return true
     }
+
+    /// Whether the bucket has refilled completely by `now`.
+    func isFull(rate: Double, burst: Double, now: UInt64) -> Bool {
+        now <= updated ? tokens >= burst : tokens + Double(now - updated) / 1e9 * rate >= burst
+    }
 }

@@ -52,6 +52,8 @@ extension Settings {
                            floodDisconnectAfter: floodDisconnectAfter,
                            handshakeTimeoutSeconds: handshakeTimeout,
                            slowmodeSeconds: slowmode,
-                           maximumLineBytes: maxFrameBytes)
+                           maximumLineBytes: maxFrameBytes,
+                           joinsPerAddressPerMinute: joinsPerAddressPerMinute, ipv6HostPrefix: ipv6HostPrefix,
+                           presenceRate: presenceRate, presenceBurst: presenceBurst)
     }
 }

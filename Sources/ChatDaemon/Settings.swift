@@ -23,6 +23,9 @@ public struct Settings: Equatable, Sendable {
     public var floodBurst = 20
     public var floodDisconnectAfter = 100
     public var handshakeTimeout = 10.0
+    public var joinsPerAddressPerMinute = 30
+    public var presenceRate = 2.0
+    public var presenceBurst = 10
     public var maxFrameBytes = 64 * 1024
     public var maxSendQueueBytes = 4 << 20
     public var maxConnections = 10_000
@@ -158,6 +161,23 @@ public struct Settings: Equatable, Sendable {
                help: "A connection that has not joined within this time is closed. Default 10.",
                repeats: false, reloadable: true, stores: \.handshakeTimeout) { value, settings throws(Invalid) in
             settings.handshakeTimeout = try number(value, "handshake-timeout", 0.1...3600)
+        },
+        Option(key: "joins-per-address-per-minute", valueName: "N|off",
+               help: "Joins one IPv4 address or IPv6 host prefix may make a minute (bursts of N, then one every 60/N seconds); beyond it a join is refused with the wait. Default 30.",
+               repeats: false, reloadable: true, stores: \.joinsPerAddressPerMinute) { value, settings throws(Invalid) in
+            if value == "off" { settings.joinsPerAddressPerMinute = 0; return }
+            settings.joinsPerAddressPerMinute = try integer(value, "joins-per-address-per-minute", 1...100_000)
+        },
+        Option(key: "presence-rate", valueName: "PER-SECOND|off",
+               help: "Join and leave notices a second the room hears one by one; past it (and bursts of presence-burst) they are summed up in one line a second. Muted members' joins and leaves are never announced. Default 2.",
+               repeats: false, reloadable: true, stores: \.presenceRate) { value, settings throws(Invalid) in
+            if value == "off" { settings.presenceRate = 0; return }
+            settings.presenceRate = try number(value, "presence-rate", 0.01...100_000)
+        },
+        Option(key: "presence-burst", valueName: "N",
+               help: "Join and leave notices announced one by one at once before presence-rate applies. Default 10.",
+               repeats: false, reloadable: true, stores: \.presenceBurst) { value, settings throws(Invalid) in
+            settings.presenceBurst = try integer(value, "presence-burst", 1...100_000)
         },
         Option(key: "max-frame-bytes", valueName: "BYTES",
                help: "Largest frame payload accepted; a header claiming more is refused before its payload is read. Default 65536.",
