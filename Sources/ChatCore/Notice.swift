@@ -97,6 +97,9 @@ public enum Notice {
     public static func loggedIn(account: String) -> String { ServerReply.loggedInPrefix + " (account \(account))." }
     public static func becameAdmin(_ nick: String) -> String { nick + ServerReply.becameAdminSuffix }
     public static let alreadyAdmin = "You are already an admin."
+    public static func adminLoggedOut(reason: String, disconnected: Bool) -> String {
+        "You are no longer an admin: \(reason)." + (disconnected ? " Log in again." : "")
+    }
     public static func loginThrottled(_ seconds: Int64) -> String {
         "Too many failed logins from your address; try again in \(SanctionDuration.format(seconds: seconds))."
     }

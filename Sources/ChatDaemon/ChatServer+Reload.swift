@@ -21,7 +21,7 @@ extension ChatServer {
         var configuration = settings.roomConfiguration(accounts: plan.accounts)
         // /slowmode set at run time stays unless the configuration's value changed.
         if !slowmodeChanged { configuration.slowmodeSeconds = room.slowmodeSeconds }
-        room.configuration = configuration
+        room.reconfigure(configuration, now: now(), effects: &effects)
         if slowmodeChanged { room.applySlowmode(settings.slowmode, by: "configuration", effects: &effects) }
         connections.limits.maximumTotal = settings.maxConnections
         connections.limits.maximumPerAddress = settings.maxConnectionsPerAddress

@@ -170,6 +170,12 @@ final class RoomDriver {
         return outs
     }
 
+    /// A configuration reload.
+    @discardableResult
+    func reconfigure(_ configuration: Room.Configuration) -> [Out] {
+        run { room.reconfigure(configuration, now: now, effects: &$0) }
+    }
+
     /// Slowmode changed by a configuration reload.
     @discardableResult
     func applySlowmode(_ seconds: Int?, by actor: String = "configuration") -> [Out] {
