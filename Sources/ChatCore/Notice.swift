@@ -115,6 +115,11 @@ public enum Notice {
 
     public static func serverNotice(_ text: String) -> String { ServerReply.serverNotice(text) }
 
+    /// To whoever made a change that holds now but could not be written to disk.
+    public static func notSaved(_ reason: String) -> String {
+        "Warning: this change holds now but could not be saved, so a restart would undo it (\(reason)); the server keeps retrying."
+    }
+
     /// `base` + ` for 10m` + `.` + ` Reason: text`; with neither, exactly `base.`
     static func detailed(_ base: String, seconds: Int64?, reason: String?) -> String {
         var text = base

@@ -27,6 +27,12 @@ public final class ChatServer: ReactorDelegate {
     var effects: [RoomEffect] = []
     var shuttingDown = false
     var graceTimer: TimerID? = nil
+    /// The member whose frame is being handled, to be told if what it did cannot be saved.
+    private var actingConnection: ConnectionID? = nil
+    /// Lines for the operator whose command is running, likewise.
+    private var operatorWarnings: [String]? = nil
+    /// Why the last save of the sanctions and topic failed, until one succeeds.
+    private(set) var unsavedState: String? = nil
 
     /// - Parameters:
     ///   - reloadSettings: reads the configuration again (file, then the same flags), for SIGHUP.
@@ -120,7 +126,7 @@ public final class ChatServer: ReactorDelegate {
         guard !shuttingDown else { return }
         room.tick(now: now(), effects: &effects)
         applyEffects()
-        supervisor.updateStatus(room: room)
+        supervisor.updateStatus(room: room, unsavedState: unsavedState != nil)
     }
 
     // MARK: ReactorDelegate
@@ -154,6 +160,8 @@ public final class ChatServer: ReactorDelegate {
         }
         let client = ClientID(connection.rawValue)
         let time = now()
+        actingConnection = connection
+        defer { actingConnection = nil }
         do {
             try session.decoder.feed(bytes) { payload in
                 room.frameReceived(payload, from: client, now: time, effects: &effects)
@@ -198,9 +206,12 @@ public final class ChatServer: ReactorDelegate {
 
     /// Runs a Room command for the operator.
     func runControl(_ command: String, arguments: String, actor: String) -> ControlOutcome {
+        operatorWarnings = []
+        defer { operatorWarnings = nil }
         let outcome = room.control(command, arguments: arguments, actor: actor, now: now(), effects: &effects)
         applyEffects()
-        return outcome
+        guard let warnings = operatorWarnings, !warnings.isEmpty else { return outcome }
+        return ControlOutcome(succeeded: false, lines: outcome.lines + warnings)
     }
 
     var connectionCount: Int { reactor.connectionCount }
@@ -233,13 +244,31 @@ public final class ChatServer: ReactorDelegate {
         effects.removeAll(keepingCapacity: true)
     }
 
+    /// Sanctions and the topic are on disk before the change is confirmed. When they
+    /// cannot be saved the change still holds in memory, whoever made it is told that a
+    /// restart would lose it, the status line says so, and the save is retried every few
+    /// seconds until it succeeds.
     private func saveDurableState() {
-        do { try stateStore?.saveDurable(room) } catch {
-            log(.error, "state-save-failed", error.description, ["chat_reason": error.description])
+        guard let stateStore else { return }
+        do {
+            try stateStore.saveDurable(room)
+            if let failure = unsavedState {
+                unsavedState = nil
+                log(.notice, "state-saved", "the state directory is writable again; sanctions and topic saved", ["chat_reason": failure])
+            }
+        } catch {
+            let first = unsavedState == nil
+            unsavedState = error.description
+            if first { log(.error, "state-save-failed", error.description, ["chat_reason": error.description]) }
+            let warning = Notice.notSaved(error.description)
+            if let actingConnection { reactor.send(FrameEncoder.frame(warning), to: actingConnection) }
+            operatorWarnings?.append(warning)
         }
     }
 
+    /// Every few seconds: the history if lines were relayed, and an unsaved change again.
     private func saveHistoryIfChanged() {
+        if unsavedState != nil { saveDurableState() }
         do { try stateStore?.saveHistoryIfChanged(room) } catch {
             log(.error, "state-save-failed", error.description, ["chat_reason": error.description])
         }

@@ -29,7 +29,7 @@ enum ControlCommands {
                 ("bans", room.banCount), ("connections", server.connectionCount), ("history_lines", room.history.count),
                 ("members", room.memberCount), ("messages_relayed", Int(clamping: room.relayedMessageCount)),
                 ("mutes", room.mutes.count), ("slowmode_seconds", room.slowmodeSeconds ?? 0),
-                ("uptime_seconds", Int(server.uptimeSeconds)),
+                ("state_unsaved", server.unsavedState == nil ? 0 : 1), ("uptime_seconds", Int(server.uptimeSeconds)),
             ]
             if json { return encode(.object(Dictionary(uniqueKeysWithValues: stats.map { ($0.0, JSON.int($0.1)) }).merging(["ok": true]) { $1 })) }
             return stats.map { "\($0.0): \($0.1)" }.joined(separator: "\n")
