@@ -104,6 +104,8 @@ public enum Notice {
         "Too many failed logins from your address; try again in \(SanctionDuration.format(seconds: seconds))."
     }
     public static let loginFailed = "Login failed: unknown account or wrong password."
+    public static let loginBusy = "The server is checking too many logins right now; try again in a few seconds."
+    public static let loginInProgress = "Your login is still being checked; wait for its answer."
 
     // Topic
     public static func topic(_ topic: Topic) -> String { ServerReply.topicPrefix + topic.text }

@@ -24,8 +24,7 @@ extension Room {
     func admitJoin(from address: IPAddress, now: RoomTime) -> Int64? {
         let perMinute = configuration.joinsPerAddressPerMinute
         guard perMinute > 0 else { return nil }
-        let host: IPRange
-        if case .v6 = address, let prefix = IPRange(network: address, prefixLength: configuration.ipv6HostPrefix) { host = prefix } else { host = IPRange(address) }
+        let host = hostRange(address)
         let rate = Double(perMinute) / 60
         var bucket = presence.joinsByHost[host] ?? TokenBucket(burst: Double(perMinute), now: now.nanoseconds)
         defer { presence.joinsByHost[host] = bucket }

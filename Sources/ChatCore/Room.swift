@@ -37,6 +37,13 @@ public final class Room {
         /// sums them up.
         public var presenceRate: Double
         public var presenceBurst: Int
+        /// Checked instead of a hash for an unknown account, so that the answer takes as
+        /// long as for a real one. Nil answers unknown accounts at once (tests).
+        public var decoyVerifier: (any PasswordVerifier)?
+        /// Password checks in progress per host and in all; past either, a login is
+        /// refused at once.
+        public var passwordChecksPerAddress: Int
+        public var passwordChecksInFlight: Int
 
         public init(adminPasswordHash: (any PasswordVerifier)? = nil, accounts: [String: any PasswordVerifier] = [:],
                     logMessageBodies: Bool = false, historyLimit: Int = 50,
@@ -44,7 +51,8 @@ public final class Room {
                     handshakeTimeoutSeconds: Double = 10, slowmodeSeconds: Int? = nil,
                     maximumLineBytes: Int = FrameFormat.defaultMaximumPayloadLength,
                     joinsPerAddressPerMinute: Int = 0, ipv6HostPrefix: Int = 64,
-                    presenceRate: Double = 0, presenceBurst: Int = 10) {
+                    presenceRate: Double = 0, presenceBurst: Int = 10, decoyVerifier: (any PasswordVerifier)? = nil,
+                    passwordChecksPerAddress: Int = 2, passwordChecksInFlight: Int = 32) {
             var accounts = accounts
             if let adminPasswordHash { accounts[Nickname.adminNick] = adminPasswordHash }
             self.accounts = accounts
@@ -60,6 +68,9 @@ public final class Room {
             self.ipv6HostPrefix = ipv6HostPrefix
             self.presenceRate = presenceRate
             self.presenceBurst = presenceBurst
+            self.decoyVerifier = decoyVerifier
+            self.passwordChecksPerAddress = passwordChecksPerAddress
+            self.passwordChecksInFlight = passwordChecksInFlight
         }
 
         /// What a member's lines are held to, as the limits line tells them.
@@ -110,6 +121,12 @@ public final class Room {
     public internal(set) var topic: Topic?
     var loginThrottle = LoginThrottle()
     var presence: Presence
+    /// Logins waiting for their password check, by check.
+    var passwordChecks: [UInt64: PendingLogin] = [:]
+    var passwordChecksByHost: [IPRange: Int] = [:]
+    var nextPasswordCheck: UInt64 = 0
+    /// Frames from connections whose `admin:` login is being checked.
+    var framesHeldDuringLogin: [ClientID: [[UInt8]]] = [:]
     /// Chat lines relayed since start, for the service status line.
     public internal(set) var relayedMessageCount: UInt64 = 0
     /// What the operator is told while `control` runs a command.
@@ -179,6 +196,12 @@ public final class Room {
         case nil:
             return
         case let .greeting(address, peer, _)?:
+            if framesHeldDuringLogin[client] != nil {
+                if !holdDuringLogin(payload, from: client) {
+                    protocolViolation(client, description: "too many messages before the login was answered", now: now, effects: &effects)
+                }
+                return
+            }
             greet(client, text: String(decoding: payload, as: UTF8.self), address: address, peer: peer, now: now, effects: &effects)
         case .member(var member, let peer)?:
             // Leaving is always allowed, even for a member out of flood tokens.
@@ -209,6 +232,7 @@ public final class Room {
     /// The peer went away (EOF, reset, or a write error). Idempotent.
     public func connectionClosed(_ client: ClientID, reason: String, now: RoomTime, effects: inout [RoomEffect]) {
         guard let state = clients[client] else { return }
+        framesHeldDuringLogin[client] = nil
         switch state {
         case .greeting:
             clients[client] = nil

@@ -18,7 +18,7 @@ extension ChatServer {
         }
         let slowmodeChanged = plan.settings.slowmode != settings.slowmode
         settings = plan.settings
-        var configuration = settings.roomConfiguration(accounts: plan.accounts)
+        var configuration = settings.roomConfiguration(accounts: plan.accounts, decoy: decoyVerifier)
         // /slowmode set at run time stays unless the configuration's value changed.
         if !slowmodeChanged { configuration.slowmodeSeconds = room.slowmodeSeconds }
         room.reconfigure(configuration, now: now(), effects: &effects)

@@ -33,6 +33,9 @@ public final class ChatServer: ReactorDelegate {
     private var operatorWarnings: [String]? = nil
     /// Why the last save of the sanctions and topic failed, until one succeeds.
     private(set) var unsavedState: String? = nil
+    private var passwordChecker: PasswordChecker! = nil
+    /// Checked for logins to unknown accounts, so they take as long as real ones.
+    let decoyVerifier: (any PasswordVerifier)?
 
     /// - Parameters:
     ///   - reloadSettings: reads the configuration again (file, then the same flags), for SIGHUP.
@@ -68,9 +71,11 @@ public final class ChatServer: ReactorDelegate {
         connections = ConnectionTable(limits: ConnectionLimits(maximumTotal: settings.maxConnections,
                                                                maximumPerAddress: settings.maxConnectionsPerAddress,
                                                                ipv6PrefixLength: settings.ipv6HostPrefix))
-        room = Room(configuration: settings.roomConfiguration(accounts: accounts),
+        decoyVerifier = CryptPasswordHash.decoy()
+        room = Room(configuration: settings.roomConfiguration(accounts: accounts, decoy: decoyVerifier),
                     sanctions: restored.sanctions, history: restored.history, topic: restored.topic)
         reactor.delegate = self
+        reactor.onLongTurn = { [unowned self] nanoseconds in loopStalled(nanoseconds) }
         for problem in restored.setAside {
             log(.error, "state-unreadable", problem, ["chat_reason": problem])
         }
@@ -81,6 +86,17 @@ public final class ChatServer: ReactorDelegate {
     public func start() throws(StartError) {
         signal(SIGPIPE, SIG_IGN)  // write errors come back as EPIPE instead of killing us
         do { try reactor.handleSignals([SIGINT, SIGTERM, SIGHUP]) } catch { throw .setup(error) }
+        // After the signals are blocked: threads inherit the mask, so they never take a
+        // SIGTERM meant for the loop's signalfd.
+        do {
+            passwordChecker = try PasswordChecker(workers: settings.passwordCheckWorkers, reactor: reactor) { [unowned self] id, matched in
+                room.passwordChecked(id, matched: matched, now: now(), effects: &effects)
+                applyEffects()
+            }
+        } catch {
+            throw .setup(error)
+        }
+
         let listeners = Listeners(reactor: reactor, log: { [unowned self] in log($0, $1, $2, $3) },
                                   warn: { [unowned self] in logger.warning("\($0)") })
         try listeners.openChat(configured: settings.listen)
@@ -104,6 +120,7 @@ public final class ChatServer: ReactorDelegate {
         supervisor.repeatEvery(nanoseconds: 1_000_000_000) { [weak self] in self?.everySecond() }
         supervisor.repeatEvery(nanoseconds: 5_000_000_000) { [weak self] in self?.saveHistoryIfChanged() }
         reactor.run()
+        passwordChecker.stop()
         saveHistoryIfChanged()
         if let control { unlink(control.path) }
         if let graceTimer { reactor.cancel(graceTimer) }
@@ -126,7 +143,7 @@ public final class ChatServer: ReactorDelegate {
         guard !shuttingDown else { return }
         room.tick(now: now(), effects: &effects)
         applyEffects()
-        supervisor.updateStatus(room: room, unsavedState: unsavedState != nil)
+        supervisor.updateStatus(room: room, unsavedState: unsavedState != nil, longestTurn: reactor.longestTurnNanoseconds)
     }
 
     // MARK: ReactorDelegate
@@ -202,6 +219,14 @@ public final class ChatServer: ReactorDelegate {
         log(.error, "accept-paused", "accepting paused briefly: \(error)", ["chat_reason": "\(error)"])
     }
 
+    /// A turn took long (a stall of the machine or of the loop): frames that queued up
+    /// meanwhile arrive together, and flood control must not count that against anyone.
+    private func loopStalled(_ nanoseconds: UInt64) {
+        room.loopStalled(nanoseconds: nanoseconds)
+        log(.warning, "loop-stalled", "one turn of the event loop took \(nanoseconds / 1_000_000) ms",
+            ["chat_duration_ms": "\(nanoseconds / 1_000_000)"])
+    }
+
     // MARK: For the control socket
 
     /// Runs a Room command for the operator.
@@ -238,6 +263,8 @@ public final class ChatServer: ReactorDelegate {
                 logger.log(record)
             case .durableStateChanged:
                 saveDurableState()
+            case let .verifyPassword(check):
+                passwordChecker.submit(check)
             }
             index += 1
         }

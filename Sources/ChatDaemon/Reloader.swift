@@ -44,7 +44,7 @@ struct Reloader {
 
 extension Settings {
     /// The Room's part of the settings.
-    func roomConfiguration(accounts: [String: any PasswordVerifier]) -> Room.Configuration {
+    func roomConfiguration(accounts: [String: any PasswordVerifier], decoy: (any PasswordVerifier)?) -> Room.Configuration {
         Room.Configuration(accounts: accounts,
                            logMessageBodies: Logger.Level(rawValue: logLevel).map { $0 <= .debug } ?? false,
                            historyLimit: historyLines,
@@ -54,6 +54,7 @@ extension Settings {
                            slowmodeSeconds: slowmode,
                            maximumLineBytes: maxFrameBytes,
                            joinsPerAddressPerMinute: joinsPerAddressPerMinute, ipv6HostPrefix: ipv6HostPrefix,
-                           presenceRate: presenceRate, presenceBurst: presenceBurst)
+                           presenceRate: presenceRate, presenceBurst: presenceBurst, decoyVerifier: decoy,
+                           passwordChecksPerAddress: passwordChecksPerAddress, passwordChecksInFlight: passwordChecksInFlight)
     }
 }

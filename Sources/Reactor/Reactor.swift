@@ -68,6 +68,7 @@ public final class Reactor {
         static let kindShift: UInt64 = 62
         static let listener: UInt64 = 1 << 62
         static let signal: UInt64 = 2 << 62
+        static let watcher: UInt64 = 3 << 62
     }
 
     public let configuration: Configuration
@@ -89,6 +90,14 @@ public final class Reactor {
     @exclusivity(unchecked) private var closeList: [Int] = []
     private var running = false
     public private(set) var connectionCount = 0
+    /// Descriptors of the caller's (an eventfd, a client library's socket) whose
+    /// readiness runs a handler in the loop.
+    private var watchers: [() -> Void] = []
+    /// The longest turn's work since start (dispatch, timers, closes and flushes; the wait
+    /// excluded), and the handler told of any turn that took longer than `longTurnNanoseconds`.
+    public private(set) var longestTurnNanoseconds: UInt64 = 0
+    public var longTurnNanoseconds: UInt64 = 250_000_000
+    public var onLongTurn: ((UInt64) -> Void)?
 
     private let readBuffer: UnsafeMutableRawBufferPointer
     // IOV_MAX: a member that fell behind by a whole turn of broadcasts gets them in one writev.
@@ -212,6 +221,13 @@ public final class Reactor {
         return slots[index].queue.queuedBytes
     }
 
+    /// Runs `handler` in the loop whenever `fd` is readable (level-triggered: the handler
+    /// must drain it). The descriptor stays the caller's to close.
+    public func watchReadable(fd: Int32, _ handler: @escaping () -> Void) throws(SystemCallError) {
+        try control(EPOLL_CTL_ADD, fd, CLINUX_EPOLLIN, Token.watcher | UInt64(watchers.count))
+        watchers.append(handler)
+    }
+
     // MARK: The loop
 
     public func run() {
@@ -225,12 +241,16 @@ public final class Reactor {
     /// One turn: wait, dispatch, timers, closes, flushes.
     public func runOnce(maximumWaitNanoseconds: UInt64? = nil) {
         let ready = waitForEvents(maximumWaitNanoseconds: maximumWaitNanoseconds)
+        let started = MonotonicClock.now()
         for i in 0..<ready {
             dispatch(mask: eventMasks[i], token: eventData[i])
         }
         let now = MonotonicClock.now()
         while let action = timers.popDue(now: now) { action() }
         finishTurn()
+        let took = MonotonicClock.now() - started
+        if took > longestTurnNanoseconds { longestTurnNanoseconds = took }
+        if took > longTurnNanoseconds { onLongTurn?(took) }
     }
 
     private func waitForEvents(maximumWaitNanoseconds: UInt64?) -> Int {
@@ -266,8 +286,10 @@ public final class Reactor {
             }
         case 1:
             acceptConnections(on: Int(token & 0xFFFF_FFFF))
-        default:
+        case 2:
             drainSignals()
+        default:
+            watchers[Int(token & 0xFFFF_FFFF)]()
         }
     }
 
