@@ -99,7 +99,7 @@ public final class ChatServer: ReactorDelegate {
         supervisor.repeatEvery(nanoseconds: 5_000_000_000) { [weak self] in self?.saveHistoryIfChanged() }
         reactor.run()
         saveHistoryIfChanged()
-        if let control { unlink(control.path) }
+        control?.socketFile.removeIfStillOurs()
         if let graceTimer { reactor.cancel(graceTimer) }
         // Every connection is gone, so any timer besides the repeating ones was leaked.
         let leaked = max(reactor.pendingTimerCount - supervisor.repeatingTimers, 0)
