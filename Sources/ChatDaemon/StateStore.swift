@@ -45,7 +45,7 @@ final class StateStore {
     func load() -> Loaded {
         var loaded = Loaded()
         let hadSanctionsFile = access(sanctionsPath, F_OK) == 0
-        if let contents = read(sanctionsPath, StateFiles.sanctions, into: &loaded) {
+        if let contents = read(sanctionsPath, StateFiles.sanctions, rewrite: StateFiles.encode(sanctions:), into: &loaded) {
             loaded.sanctions = contents.entries
         } else if !hadSanctionsFile, let bytes = try? DurableFile.read(legacyBansPath) {
             // Only before the first save: once sanctions.json exists, the old list is stale.
@@ -55,10 +55,10 @@ final class StateStore {
                 loaded.sanctions.append(Sanction(kind: .ban, range: range, setBy: "restored", setAt: 0))
             }
         }
-        if let contents = read(historyPath, StateFiles.history, into: &loaded) {
+        if let contents = read(historyPath, StateFiles.history, rewrite: StateFiles.encode(history:), into: &loaded) {
             loaded.history = contents.entries
         }
-        if let contents = read(roomPath, StateFiles.room, into: &loaded) {
+        if let contents = read(roomPath, StateFiles.room, rewrite: { try StateFiles.encode(topic: $0.first) }, into: &loaded) {
             loaded.topic = contents.entries.first
         }
         return loaded
@@ -95,8 +95,11 @@ final class StateStore {
     }
 
     /// The file's good entries, or nil when it is absent or unreadable as a whole (then
-    /// renamed aside). Bad entries are reported in `loaded.setAside`.
+    /// renamed aside). Bad entries are reported in `loaded.setAside`; once the original is
+    /// copied aside the file is rewritten with the good ones, so the next start neither
+    /// reports them again nor makes another copy.
     private func read<Entry>(_ path: String, _ parse: ([UInt8]) throws(StateFiles.Unreadable) -> StateFiles.Contents<Entry>,
+                             rewrite: ([Entry]) throws -> [UInt8],
                              into loaded: inout Loaded) -> StateFiles.Contents<Entry>? {
         let bytes: [UInt8]?
         do { bytes = try DurableFile.read(path) } catch {
@@ -118,10 +121,16 @@ final class StateStore {
         }
         let unreported = contents.rejected.count - Self.reportedEntriesPerFile
         if unreported > 0 { loaded.setAside.append("\(path): \(unreported) more bad entries set aside") }
-        // The next save rewrites the file without them: keep it as it was for the operator.
         let copy = Self.asideName(path)
         var kept = "kept a copy of the file as it was as \(copy)"
-        do { try DurableFile.replace(copy, with: bytes) } catch { kept = "could not keep a copy: \(error.description)" }
+        do {
+            try DurableFile.replace(copy, with: bytes)
+            do { try DurableFile.replace(path, with: try rewrite(contents.entries)) } catch {
+                kept += " (could not rewrite \(path) without them: \(error))"
+            }
+        } catch {
+            kept = "could not keep a copy: \(error.description)"
+        }
         loaded.setAside.append("\(path): \(contents.rejected.count) bad entr\(contents.rejected.count == 1 ? "y" : "ies") set aside, " +
                                "\(contents.entries.count) loaded; \(kept)")
         return contents
