@@ -10,8 +10,8 @@ import Glibc
 /// reported, never overwritten, so an operator can recover it; the daemon then starts
 /// without it. A file with some bad entries (a time out of range, an unknown kind; see
 /// `StateFiles`) loads its good ones; each bad one is reported with the file and its
-/// index, and the file as it was is copied aside the same way before the next save
-/// rewrites it. A leftover `NAME.tmp` (a crash between write and rename) is ignored.
+/// index, the file as it was is copied aside the same way, and the file is rewritten with
+/// the good ones. A leftover `NAME.tmp` (a crash between write and rename) is ignored.
 final class StateStore {
     let directory: String
     /// `Room.relayedMessageCount` when the history was last saved.
