@@ -122,7 +122,7 @@ public final class ChatServer: ReactorDelegate {
         reactor.run()
         passwordChecker.stop()
         saveHistoryIfChanged()
-        if let control { unlink(control.path) }
+        control?.socketFile.removeIfStillOurs()
         if let graceTimer { reactor.cancel(graceTimer) }
         // Every connection is gone, so any timer besides the repeating ones was leaked.
         let leaked = max(reactor.pendingTimerCount - supervisor.repeatingTimers, 0)
