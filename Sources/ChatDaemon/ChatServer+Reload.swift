@@ -25,6 +25,7 @@ extension ChatServer {
         if slowmodeChanged { room.applySlowmode(settings.slowmode, by: "configuration", effects: &effects) }
         connections.limits.maximumTotal = settings.maxConnections
         connections.limits.maximumPerAddress = settings.maxConnectionsPerAddress
+        connections.limits.acceptsPerSecond = settings.acceptsPerAddressPerSecond
         if let level = Logger.Level(rawValue: settings.logLevel) { logger.logLevel = level }
         applyEffects()
         for key in plan.needRestart {

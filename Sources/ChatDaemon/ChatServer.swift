@@ -33,6 +33,7 @@ public final class ChatServer: ReactorDelegate {
     private var operatorWarnings: [String]? = nil
     /// Why the last save of the sanctions and topic failed, until one succeeds.
     private(set) var unsavedState: String? = nil
+    private var refusals = RefusalLog()
     private var passwordChecker: PasswordChecker! = nil
     /// Checked for logins to unknown accounts, so they take as long as real ones.
     let decoyVerifier: (any PasswordVerifier)?
@@ -68,9 +69,10 @@ public final class ChatServer: ReactorDelegate {
         } else {
             stateStore = nil
         }
-        connections = ConnectionTable(limits: ConnectionLimits(maximumTotal: settings.maxConnections,
-                                                               maximumPerAddress: settings.maxConnectionsPerAddress,
-                                                               ipv6PrefixLength: settings.ipv6HostPrefix))
+        var limits = ConnectionLimits(maximumTotal: settings.maxConnections, maximumPerAddress: settings.maxConnectionsPerAddress,
+                                      ipv6PrefixLength: settings.ipv6HostPrefix)
+        limits.acceptsPerSecond = settings.acceptsPerAddressPerSecond
+        connections = ConnectionTable(limits: limits)
         decoyVerifier = CryptPasswordHash.decoy()
         room = Room(configuration: settings.roomConfiguration(accounts: accounts, decoy: decoyVerifier),
                     sanctions: restored.sanctions, history: restored.history, topic: restored.topic)
@@ -143,6 +145,7 @@ public final class ChatServer: ReactorDelegate {
         guard !shuttingDown else { return }
         room.tick(now: now(), effects: &effects)
         applyEffects()
+        logSuppressedRefusals()
         supervisor.updateStatus(room: room, unsavedState: unsavedState != nil, longestTurn: reactor.longestTurnNanoseconds)
     }
 
@@ -153,21 +156,37 @@ public final class ChatServer: ReactorDelegate {
         if let control, listener == control.listener { return control.accepted(connection) }
         guard let peer else { return reactor.close(connection, reason: "peer address unavailable") }
         let address = IPAddress(peer)
-        switch connections.open(connection, address: address, maximumFrameLength: settings.maxFrameBytes) {
+        switch connections.open(connection, address: address, maximumFrameLength: settings.maxFrameBytes, now: MonotonicClock.now()) {
         case .admitted:
             room.connectionOpened(ClientID(connection.rawValue), address: address, peer: peer.description, now: now(), effects: &effects)
             applyEffects()
         case .serverFull:
-            refuseAtLimit(connection, peer: peer, "The server is full (\(connections.limits.maximumTotal) connections); try again later.")
+            refuseAtLimit(connection, address: address, peer: peer, "The server is full (\(connections.limits.maximumTotal) connections); try again later.")
         case .addressFull:
-            refuseAtLimit(connection, peer: peer, "Too many connections from your address (the limit is \(connections.limits.maximumPerAddress)).")
+            refuseAtLimit(connection, address: address, peer: peer, "Too many connections from your address (the limit is \(connections.limits.maximumPerAddress)).")
+        case .tooFast:
+            refuseAtLimit(connection, address: address, peer: peer, "Your address is connecting too fast; wait a moment.")
         }
     }
 
-    private func refuseAtLimit(_ connection: ConnectionID, peer: SocketAddress, _ text: String) {
-        reactor.send(FrameEncoder.frame(text), to: connection)
-        reactor.close(connection, reason: "connection limit")
-        log(.warning, "connection-limit", "refused \(peer): \(text)", ["chat_peer": "\(peer)", "chat_reason": text])
+    /// A refusal costs one write and a close: no flush, no lingering, no descriptor held;
+    /// and one log line per host per interval, with a count for the rest.
+    private func refuseAtLimit(_ connection: ConnectionID, address: IPAddress, peer: SocketAddress, _ text: String) {
+        reactor.refuse(connection, notice: FrameEncoder.frame(text), reason: "connection limit")
+        let key = ConnectionLimits.key(address, ipv6PrefixLength: settings.ipv6HostPrefix)
+        if refusals.record(key, reason: text, now: MonotonicClock.now()) {
+            log(.warning, "connection-limit", "refused \(peer): \(text) (further refusals of \(key) are counted for 10 s)",
+                ["chat_peer": "\(peer)", "chat_reason": text])
+        }
+    }
+
+    private func logSuppressedRefusals() {
+        let now = MonotonicClock.now()
+        for ended in refusals.closeEnded(now: now) {
+            log(.warning, "connection-limit", "refused \(ended.suppressed) more connection(s) from \(ended.key) in the last 10 s: \(ended.reason)",
+                ["chat_address": "\(ended.key)", "chat_count": "\(ended.suppressed)", "chat_reason": ended.reason])
+        }
+        connections.limits.forgetIdle(now: now)
     }
 
     public func reactor(_ reactor: Reactor, received bytes: UnsafeRawBufferPointer, on connection: ConnectionID) {

@@ -160,6 +160,12 @@ extension Settings {
                repeats: false, reloadable: true, stores: \.maxConnectionsPerAddress) { value, settings throws(Invalid) in
             settings.maxConnectionsPerAddress = try integer(value, "max-connections-per-address", 1...10_000_000)
         },
+        Option(key: "accepts-per-address-per-second", valueName: "N|off",
+               help: "New connections one IPv4 address or IPv6 host prefix may open a second on average (bursts of twice that); faster ones are refused at once. Default 20.",
+               repeats: false, reloadable: true, stores: \.acceptsPerAddressPerSecond) { value, settings throws(Invalid) in
+            if value == "off" { settings.acceptsPerAddressPerSecond = 0; return }
+            settings.acceptsPerAddressPerSecond = try number(value, "accepts-per-address-per-second", 0.01...1_000_000)
+        },
         Option(key: "ipv6-host-prefix", valueName: "BITS",
                help: "For max-connections-per-address, IPv6 addresses that share this many leading bits count as one host. Default 64 (one host's usual allocation).",
                repeats: false, reloadable: false, stores: \.ipv6HostPrefix) { value, settings throws(Invalid) in

@@ -30,6 +30,7 @@ public struct Settings: Equatable, Sendable {
     public var maxSendQueueBytes = 4 << 20
     public var maxConnections = 10_000
     public var maxConnectionsPerAddress = 32
+    public var acceptsPerAddressPerSecond = 20.0
     public var ipv6HostPrefix = 64
     public var controlSocket: String? = nil
     public var controlGroup: String? = nil

@@ -202,6 +202,23 @@ public final class Reactor {
         scheduleFlush(index)
     }
 
+    /// Refuses a connection cheaply: one non-blocking attempt to write `notice` (a fresh
+    /// socket's buffer takes a short frame whole), then the descriptor is closed at the end
+    /// of the turn, with no flush and no lingering for the peer's EOF. For connections
+    /// refused at a limit, which must not hold descriptors the limit is protecting.
+    public func refuse(_ connection: ConnectionID, notice: SharedBytes, reason: String) {
+        guard let index = openSlot(connection) else { return }
+        let fd = slots[index].fd
+        _ = notice.withUnsafeBytes { bytes in
+            SystemCall.retryingInterrupts { Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        }
+        // Closing with unread input sends a reset, which can destroy the notice before the
+        // peer reads it: take what has already arrived (a greeting, typically) first.
+        _ = SystemCall.retryingInterrupts { Glibc.recv(fd, readBuffer.baseAddress, readBuffer.count, Int32(MSG_DONTWAIT)) }
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+        abort(index, .requested(reason))
+    }
+
     /// Drops every connection at once, without flushing: the last step of a shutdown
     /// whose grace period ran out.
     public func abortAll(reason: String) {

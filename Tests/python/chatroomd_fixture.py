@@ -75,7 +75,8 @@ class Daemon:
     # bursts of test traffic, and every join and leave announced one by one. Each feature
     # has tests of its own.
     SEED_BEHAVIOUR = ["--history-lines", "0", "--flood-burst", "1000", "--flood-rate", "1000",
-                      "--joins-per-address-per-minute", "off", "--presence-rate", "off"]
+                      "--joins-per-address-per-minute", "off", "--presence-rate", "off",
+                      "--accepts-per-address-per-second", "off"]
 
     def start(self):
         args = [chatroomd_binary(), "--listen", f"{LOOPBACK}:0",
