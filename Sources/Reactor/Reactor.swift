@@ -83,7 +83,7 @@ public final class Reactor {
     // instructions under load). Safe because the reactor is single-threaded and never holds
     // an access to them across a call that could re-enter: the delegate is called only from
     // the loop, between accesses.
-    @exclusivity(unchecked) private var slots: [Slot] = []
+    @exclusivity(unchecked) private var slots = SlotTable()
     private var freeSlots: [UInt32] = []
     private var listeners: [Listener?] = []
     private var timers = TimerQueue()
@@ -115,6 +115,7 @@ public final class Reactor {
             if slots[index].phase != .free { closeDescriptor(slots[index].fd) }
             slots[index].queue.removeAll()
         }
+        slots.deallocate()
         for listener in listeners { if let listener { closeDescriptor(listener.fd) } }
         if signalFD >= 0 { closeDescriptor(signalFD) }
         closeDescriptor(epollFD)
@@ -340,6 +341,7 @@ public final class Reactor {
 
     // MARK: Writing
 
+    @inline(__always)
     private func scheduleFlush(_ index: Int) {
         if !slots[index].flushScheduled {
             slots[index].flushScheduled = true
@@ -546,12 +548,14 @@ public final class Reactor {
 
     // MARK: Helpers
 
+    @inline(__always)
     private func liveSlot(_ id: ConnectionID) -> Int? {
         let index = id.slot
         guard index < slots.count, slots[index].generation == id.generation, slots[index].phase != .free else { return nil }
         return index
     }
 
+    @inline(__always)
     private func openSlot(_ id: ConnectionID) -> Int? {
         guard let index = liveSlot(id), slots[index].phase == .open, !slots[index].closeScheduled else { return nil }
         return index
