@@ -31,10 +31,14 @@ enum ReferenceServer {
         let output = "\(buildDirectory)/\(name)"
         if let built = modificationTime(output), built >= source, access(output, X_OK) == 0 { return output }
         _ = mkdir(buildDirectory, 0o755)
-        print("building the C reference server: cc -O2 -o \(output) \(path)")
-        let status = try run(["cc", "-O2", "-o", output, path])
-        guard status == 0 else { throw BenchError("cc -O2 -o \(output) \(path) failed (exit status \(status)); is a C compiler installed?") }
-        return output
+        // cc (gcc on Debian), else the clang that comes with the Swift toolchain.
+        for compiler in ["cc", "clang"] {
+            print("building the C reference server: \(compiler) -O2 -o \(output) \(path)")
+            guard let status = try run([compiler, "-O2", "-o", output, path]) else { continue }
+            guard status == 0 else { throw BenchError("\(compiler) -O2 -o \(output) \(path) failed (exit status \(status))") }
+            return output
+        }
+        throw BenchError("no C compiler (cc or clang) to build \(path) with; install gcc, or give --no-reference")
     }
 
     private static func modificationTime(_ path: String) -> Int? {
@@ -43,12 +47,14 @@ enum ReferenceServer {
         return info.st_mtim.tv_sec * 1_000_000_000 + info.st_mtim.tv_nsec
     }
 
-    /// Runs a command to completion, with the bench's own output; its exit status.
-    private static func run(_ arguments: [String]) throws(BenchError) -> Int32 {
+    /// Runs a command to completion, with the bench's own output; its exit status, or nil
+    /// if there is no such program.
+    private static func run(_ arguments: [String]) throws(BenchError) -> Int32? {
         var pid: pid_t = 0
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         let result = posix_spawnp(&pid, arguments[0], nil, nil, argv, environ)
+        if result == ENOENT { return nil }
         guard result == 0 else { throw BenchError("cannot run \(arguments[0]): \(String(cString: strerror(result)))") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
