@@ -78,11 +78,15 @@ struct ServerOptions: ParsableArguments {
     /// What a spawned daemon is told besides its listen address and log: limits meant for
     /// people, lifted so they do not cut the load generator off (every connection comes
     /// from a handful of addresses, and closed-loop senders are flooding by design), so
-    /// flood control is off. Chat history keeps its default (50 lines replayed to each
-    /// joiner).
+    /// flood control is off; every join is announced one by one, as the C reference does,
+    /// so the join storm measures the same work. Chat history keeps its default (50 lines
+    /// replayed to each joiner).
     static let benchLimits = [
         "--max-connections", "1000000",
         "--max-connections-per-address", "1000000",
+        "--accepts-per-address-per-second", "off",
+        "--joins-per-address-per-minute", "off",
+        "--presence-rate", "off",
         "--flood-rate", "off",
     ]
 
