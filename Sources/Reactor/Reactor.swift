@@ -67,7 +67,7 @@ public final class Reactor {
         var paused = false
     }
 
-    private enum Token {
+    enum Token {
         static let kindShift: UInt64 = 62
         static let listener: UInt64 = 1 << 62
         static let signal: UInt64 = 2 << 62
@@ -77,39 +77,39 @@ public final class Reactor {
     public let configuration: Configuration
     public weak var delegate: ReactorDelegate?
 
-    private let epollFD: Int32
-    private var signalFD: Int32 = -1
+    let epollFD: Int32
+    var signalFD: Int32 = -1
     // The loop's hot state. Unchecked exclusivity: these are touched for every delivery, and
     // the dynamic checks Swift adds to class properties (an access-set insert per touch)
     // cost more than the work itself (measured: over half of the daemon's user-space
     // instructions under load). Safe because the reactor is single-threaded and never holds
     // an access to them across a call that could re-enter: the delegate is called only from
     // the loop, between accesses.
-    @exclusivity(unchecked) private var slots = SlotTable()
-    private var freeSlots: [UInt32] = []
-    private var listeners: [Listener?] = []
-    private var timers = TimerQueue()
-    @exclusivity(unchecked) private var flushList: [Int] = []
-    @exclusivity(unchecked) private var closeList: [Int] = []
-    @exclusivity(unchecked) private var trimList: [Int] = []
-    private var running = false
-    public private(set) var connectionCount = 0
+    @exclusivity(unchecked) var slots = SlotTable()
+    var freeSlots: [UInt32] = []
+    var listeners: [Listener?] = []
+    var timers = TimerQueue()
+    @exclusivity(unchecked) var flushList: [Int] = []
+    @exclusivity(unchecked) var closeList: [Int] = []
+    @exclusivity(unchecked) var trimList: [Int] = []
+    var running = false
+    public internal(set) var connectionCount = 0
     /// Descriptors of the caller's (an eventfd, a client library's socket) whose
     /// readiness runs a handler in the loop.
-    private var watchers: [() -> Void] = []
+    var watchers: [() -> Void] = []
     /// The longest turn's work since start (dispatch, timers, closes and flushes; the wait
     /// excluded), and the handler told of any turn that took longer than `longTurnNanoseconds`.
     public private(set) var longestTurnNanoseconds: UInt64 = 0
     public var longTurnNanoseconds: UInt64 = 250_000_000
     public var onLongTurn: ((UInt64) -> Void)?
 
-    private let readBuffer: UnsafeMutableRawBufferPointer
+    let readBuffer: UnsafeMutableRawBufferPointer
     // IOV_MAX: a member that fell behind by a whole turn of broadcasts gets them in one writev.
-    private let iovecCapacity = Int(CLINUX_IOV_MAX)
-    private let iovecs: UnsafeMutablePointer<iovec>
-    private let eventCapacity: Int32 = 256
-    private let eventMasks: UnsafeMutablePointer<UInt32>
-    private let eventData: UnsafeMutablePointer<UInt64>
+    let iovecCapacity = Int(CLINUX_IOV_MAX)
+    let iovecs: UnsafeMutablePointer<iovec>
+    let eventCapacity: Int32 = 256
+    let eventMasks: UnsafeMutablePointer<UInt32>
+    let eventData: UnsafeMutablePointer<UInt64>
 
     public init(configuration: Configuration = Configuration()) throws(SystemCallError) {
         self.configuration = configuration
@@ -278,7 +278,7 @@ public final class Reactor {
         if took > longTurnNanoseconds { onLongTurn?(took) }
     }
 
-    private func waitForEvents(maximumWaitNanoseconds: UInt64?) -> Int {
+    func waitForEvents(maximumWaitNanoseconds: UInt64?) -> Int {
         var timeout: Int32 = -1
         if !flushList.isEmpty || !closeList.isEmpty {
             timeout = 0
@@ -298,7 +298,7 @@ public final class Reactor {
         return count < 0 ? 0 : Int(count)  // EINTR: just another turn
     }
 
-    private func dispatch(mask: UInt32, token: UInt64) {
+    func dispatch(mask: UInt32, token: UInt64) {
         switch token >> Token.kindShift {
         case 0:
             let id = ConnectionID(rawValue: token)
@@ -318,7 +318,7 @@ public final class Reactor {
         }
     }
 
-    private func finishTurn() {
+    func finishTurn() {
         // Queues that emptied last turn with large storage and got nothing since: a
         // connection that is busy every turn keeps its ring, an idle one costs little.
         if !trimList.isEmpty {
@@ -351,234 +351,9 @@ public final class Reactor {
         }
     }
 
-    // MARK: Reading
-
-    private func readable(_ index: Int, _ id: ConnectionID) {
-        for _ in 0..<configuration.readsPerWakeup {
-            let fd = slots[index].fd
-            let result: NonBlocking<Int>
-            do {
-                result = try nonBlocking("read") { Glibc.read(fd, readBuffer.baseAddress, readBuffer.count) }
-            } catch {
-                destroy(index, slots[index].phase == .open ? .failed(error) : (slots[index].closeReason ?? .failed(error)))
-                return
-            }
-            switch result {
-            case .wouldBlock:
-                return
-            case .done(0):
-                destroy(index, slots[index].phase == .open ? .peerClosed : (slots[index].closeReason ?? .peerClosed))
-                return
-            case let .done(count):
-                // Input arriving after we asked to close is discarded unread.
-                guard slots[index].phase == .open else { continue }
-                delegate?.reactor(self, received: UnsafeRawBufferPointer(rebasing: readBuffer[..<count]), on: id)
-                guard liveSlot(id) != nil, slots[index].phase == .open else { return }
-                if count < readBuffer.count { return }  // drained: skip the EAGAIN round trip
-            }
-        }
-    }
-
-    // MARK: Writing
-
-    @inline(__always)
-    private func scheduleFlush(_ index: Int) {
-        if !slots[index].flushScheduled {
-            slots[index].flushScheduled = true
-            flushList.append(index)
-        }
-    }
-
-    private func flush(_ index: Int) {
-        let phase = slots[index].phase
-        guard phase == .open || phase == .closing else { return }
-        let fd = slots[index].fd
-        var written = 0
-        var blocked = false
-        while !slots[index].queue.isEmpty && written < configuration.writeBytesPerTurn {
-            let (count, offered) = slots[index].queue.gather(into: iovecs, limit: iovecCapacity)
-            let result: NonBlocking<Int>
-            do {
-                result = try nonBlocking("writev") { Glibc.writev(fd, iovecs, Int32(count)) }
-            } catch {
-                destroy(index, phase == .open ? .failed(error) : (slots[index].closeReason ?? .failed(error)))
-                return
-            }
-            guard case let .done(sent) = result else {
-                blocked = true
-                break
-            }
-            slots[index].queue.consume(sent)
-            written += sent
-            if sent < offered {  // the socket buffer is full
-                blocked = true
-                break
-            }
-        }
-        // A peer that cannot take what we have, with more than the bound still waiting, is
-        // not reading: cut it off rather than buffer for it without end.
-        let queued = slots[index].queue.queuedBytes
-        if blocked && queued > configuration.maximumQueuedBytes {
-            abort(index, .sendQueueExceeded(queuedBytes: queued, limit: configuration.maximumQueuedBytes))
-            return
-        }
-        if slots[index].readingPaused && slots[index].queue.queuedBytes <= configuration.pauseReadingAboveQueuedBytes / 4 {
-            slots[index].readingPaused = false
-        }
-        if slots[index].queue.isEmpty {
-            if slots[index].queue.capacity > OutboundQueue.keptCapacity && !slots[index].trimScheduled {
-                slots[index].trimScheduled = true
-                trimList.append(index)
-            }
-            if slots[index].phase == .closing { beginLinger(index) }
-        }
-        updateInterest(index)
-    }
-
-    /// Input unless reading is paused, output while anything is queued.
-    private func updateInterest(_ index: Int) {
-        let current = slots[index].interest
-        var desired = CLINUX_EPOLLRDHUP
-        if !slots[index].readingPaused { desired |= CLINUX_EPOLLIN }
-        if !slots[index].queue.isEmpty { desired |= CLINUX_EPOLLOUT }
-        guard desired != current else { return }
-        let id = ConnectionID(slot: UInt32(index), generation: slots[index].generation)
-        do {
-            try control(EPOLL_CTL_MOD, slots[index].fd, desired, id.rawValue)
-            slots[index].interest = desired
-        } catch {
-            abort(index, .failed(error))
-        }
-    }
-
-    // MARK: Closing
-
-    private func beginLinger(_ index: Int) {
-        slots[index].phase = .lingering
-        slots[index].readingPaused = false  // read until the peer's EOF
-        _ = Glibc.shutdown(slots[index].fd, Int32(SHUT_WR))
-    }
-
-    private func closeTimedOut(_ connection: ConnectionID) {
-        guard let index = liveSlot(connection) else { return }
-        slots[index].closeTimer = nil
-        let reason: CloseReason
-        if slots[index].phase == .lingering, let requested = slots[index].closeReason {
-            reason = requested  // everything was sent; the peer just never closed its side
-        } else {
-            reason = .closeTimedOut(slots[index].closeReason?.description ?? "closing")
-        }
-        destroy(index, reason)
-    }
-
-    /// Schedules an immediate close from inside a public method: the delegate hears of
-    /// it at the end of the turn, never re-entrantly.
-    private func abort(_ index: Int, _ reason: CloseReason) {
-        guard slots[index].phase != .free, !slots[index].closeScheduled else { return }
-        slots[index].closeScheduled = true
-        slots[index].closeReason = reason
-        slots[index].queue.removeAll()
-        if slots[index].phase == .open { slots[index].phase = .closing }
-        closeList.append(index)
-    }
-
-    private func destroy(_ index: Int, _ reason: CloseReason) {
-        guard slots[index].phase != .free else { return }
-        let id = ConnectionID(slot: UInt32(index), generation: slots[index].generation)
-        closeDescriptor(slots[index].fd)  // also removes it from the epoll set
-        if let timer = slots[index].closeTimer { timers.cancel(timer) }
-        let generation = slots[index].generation
-        slots[index].queue.removeAll()  // the queue's storage is manual (see OutboundQueue)
-        slots[index] = Slot()
-        slots[index].generation = generation
-        freeSlots.append(UInt32(index))
-        connectionCount -= 1
-        delegate?.reactor(self, closed: id, because: reason)
-    }
-
-    // MARK: Accepting
-
-    private func acceptConnections(on listenerIndex: Int) {
-        for _ in 0..<configuration.acceptsPerWakeup {
-            guard let listener = listeners[listenerIndex], !listener.paused else { return }
-            let accepted: NonBlocking<(Int32, SocketAddress?)>
-            do {
-                accepted = try Socket.accept(listener.fd)
-            } catch {
-                switch error.errno {
-                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
-                    pauseAccepting(listenerIndex, error)
-                    return
-                default:
-                    continue  // the peer gave up before we accepted (ECONNABORTED, ...)
-                }
-            }
-            guard case let .done((fd, peer)) = accepted else { return }
-            if peer != nil {
-                // Chat lines are small and latency matters more than packet count.
-                try? Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "setsockopt(TCP_NODELAY)")
-                if let keepAlive = configuration.keepAlive {
-                    try? Socket.setOption(fd, SOL_SOCKET, SO_KEEPALIVE, 1, "setsockopt(SO_KEEPALIVE)")
-                    try? Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, keepAlive.idle, "setsockopt(TCP_KEEPIDLE)")
-                    try? Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL, keepAlive.interval, "setsockopt(TCP_KEEPINTVL)")
-                    try? Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, keepAlive.count, "setsockopt(TCP_KEEPCNT)")
-                }
-            }
-            guard let id = register(fd) else {
-                closeDescriptor(fd)
-                continue
-            }
-            delegate?.reactor(self, accepted: id, from: peer, on: ListenerID(index: listenerIndex))
-        }
-    }
-
-    /// Takes over an already connected socket (for example one a load generator
-    /// connected itself): from now on it is a connection like any accepted one.
-    public func adoptConnection(fd: Int32) throws(SystemCallError) -> ConnectionID {
-        try Socket.setNonBlocking(fd)
-        guard let id = register(fd) else { throw SystemCallError("epoll_ctl", errno: errno) }
-        return id
-    }
-
-    /// Gives the descriptor a slot (reusing a free one with a new generation) and
-    /// registers it for input.
-    private func register(_ fd: Int32) -> ConnectionID? {
-        let index: Int
-        if let free = freeSlots.popLast() {
-            index = Int(free)
-        } else {
-            index = slots.count
-            slots.append(Slot())
-        }
-        var generation = (slots[index].generation &+ 1) & 0x3FFF_FFFF
-        if generation == 0 { generation = 1 }
-        let id = ConnectionID(slot: UInt32(index), generation: generation)
-        do {
-            try control(EPOLL_CTL_ADD, fd, CLINUX_EPOLLIN | CLINUX_EPOLLRDHUP, id.rawValue)
-        } catch {
-            freeSlots.append(UInt32(index))
-            return nil
-        }
-        slots[index] = Slot(fd: fd, generation: generation, phase: .open, interest: CLINUX_EPOLLIN | CLINUX_EPOLLRDHUP)
-        connectionCount += 1
-        return id
-    }
-
-    private func pauseAccepting(_ index: Int, _ error: SystemCallError) {
-        guard let listener = listeners[index] else { return }
-        try? control(EPOLL_CTL_DEL, listener.fd, 0, 0)
-        listeners[index]?.paused = true
-        delegate?.reactor(self, pausedAccepting: ListenerID(index: index), because: error)
-        _ = timers.schedule(at: MonotonicClock.now() + configuration.acceptPauseNanoseconds) { [weak self] in
-            guard let self, let listener = self.listeners[index], listener.paused else { return }
-            self.listeners[index]?.paused = false
-            try? self.control(EPOLL_CTL_ADD, listener.fd, CLINUX_EPOLLIN, Token.listener | UInt64(index))
-        }
-    }
-
     // MARK: Signals
 
-    private func drainSignals() {
+    func drainSignals() {
         while true {
             let signal = clinux_signalfd_read(signalFD)
             guard signal > 0 else { return }
@@ -589,19 +364,19 @@ public final class Reactor {
     // MARK: Helpers
 
     @inline(__always)
-    private func liveSlot(_ id: ConnectionID) -> Int? {
+    func liveSlot(_ id: ConnectionID) -> Int? {
         let index = id.slot
         guard index < slots.count, slots[index].generation == id.generation, slots[index].phase != .free else { return nil }
         return index
     }
 
     @inline(__always)
-    private func openSlot(_ id: ConnectionID) -> Int? {
+    func openSlot(_ id: ConnectionID) -> Int? {
         guard let index = liveSlot(id), slots[index].phase == .open, !slots[index].closeScheduled else { return nil }
         return index
     }
 
-    private func control(_ operation: Int32, _ fd: Int32, _ events: UInt32, _ data: UInt64) throws(SystemCallError) {
+    func control(_ operation: Int32, _ fd: Int32, _ events: UInt32, _ data: UInt64) throws(SystemCallError) {
         _ = try retryingInterrupts("epoll_ctl") { clinux_epoll_ctl(epollFD, operation, fd, events, data) }
     }
 }

@@ -1,0 +1,87 @@
+import CLinux
+import Glibc
+import SystemCalls
+
+/// Accepting connections (and pausing when descriptors run out), and adopting ones made
+/// elsewhere.
+extension Reactor {
+    // MARK: Accepting
+
+    func acceptConnections(on listenerIndex: Int) {
+        for _ in 0..<configuration.acceptsPerWakeup {
+            guard let listener = listeners[listenerIndex], !listener.paused else { return }
+            let accepted: NonBlocking<(Int32, SocketAddress?)>
+            do {
+                accepted = try Socket.accept(listener.fd)
+            } catch {
+                switch error.errno {
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                    pauseAccepting(listenerIndex, error)
+                    return
+                default:
+                    continue  // the peer gave up before we accepted (ECONNABORTED, ...)
+                }
+            }
+            guard case let .done((fd, peer)) = accepted else { return }
+            if peer != nil {
+                // Chat lines are small and latency matters more than packet count.
+                try? Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "setsockopt(TCP_NODELAY)")
+                if let keepAlive = configuration.keepAlive {
+                    try? Socket.setOption(fd, SOL_SOCKET, SO_KEEPALIVE, 1, "setsockopt(SO_KEEPALIVE)")
+                    try? Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, keepAlive.idle, "setsockopt(TCP_KEEPIDLE)")
+                    try? Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL, keepAlive.interval, "setsockopt(TCP_KEEPINTVL)")
+                    try? Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, keepAlive.count, "setsockopt(TCP_KEEPCNT)")
+                }
+            }
+            guard let id = register(fd) else {
+                closeDescriptor(fd)
+                continue
+            }
+            delegate?.reactor(self, accepted: id, from: peer, on: ListenerID(index: listenerIndex))
+        }
+    }
+
+    /// Takes over an already connected socket (for example one a load generator
+    /// connected itself): from now on it is a connection like any accepted one.
+    public func adoptConnection(fd: Int32) throws(SystemCallError) -> ConnectionID {
+        try Socket.setNonBlocking(fd)
+        guard let id = register(fd) else { throw SystemCallError("epoll_ctl", errno: errno) }
+        return id
+    }
+
+    /// Gives the descriptor a slot (reusing a free one with a new generation) and
+    /// registers it for input.
+    func register(_ fd: Int32) -> ConnectionID? {
+        let index: Int
+        if let free = freeSlots.popLast() {
+            index = Int(free)
+        } else {
+            index = slots.count
+            slots.append(Slot())
+        }
+        var generation = (slots[index].generation &+ 1) & 0x3FFF_FFFF
+        if generation == 0 { generation = 1 }
+        let id = ConnectionID(slot: UInt32(index), generation: generation)
+        do {
+            try control(EPOLL_CTL_ADD, fd, CLINUX_EPOLLIN | CLINUX_EPOLLRDHUP, id.rawValue)
+        } catch {
+            freeSlots.append(UInt32(index))
+            return nil
+        }
+        slots[index] = Slot(fd: fd, generation: generation, phase: .open, interest: CLINUX_EPOLLIN | CLINUX_EPOLLRDHUP)
+        connectionCount += 1
+        return id
+    }
+
+    func pauseAccepting(_ index: Int, _ error: SystemCallError) {
+        guard let listener = listeners[index] else { return }
+        try? control(EPOLL_CTL_DEL, listener.fd, 0, 0)
+        listeners[index]?.paused = true
+        delegate?.reactor(self, pausedAccepting: ListenerID(index: index), because: error)
+        _ = timers.schedule(at: MonotonicClock.now() + configuration.acceptPauseNanoseconds) { [weak self] in
+            guard let self, let listener = self.listeners[index], listener.paused else { return }
+            self.listeners[index]?.paused = false
+            try? self.control(EPOLL_CTL_ADD, listener.fd, CLINUX_EPOLLIN, Token.listener | UInt64(index))
+        }
+    }
+}
