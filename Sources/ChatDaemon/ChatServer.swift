@@ -88,17 +88,6 @@ public final class ChatServer: ReactorDelegate {
     public func start() throws(StartError) {
         signal(SIGPIPE, SIG_IGN)  // write errors come back as EPIPE instead of killing us
         do { try reactor.handleSignals([SIGINT, SIGTERM, SIGHUP]) } catch { throw .setup(error) }
-        // After the signals are blocked: threads inherit the mask, so they never take a
-        // SIGTERM meant for the loop's signalfd.
-        do {
-            passwordChecker = try PasswordChecker(workers: settings.passwordCheckWorkers, reactor: reactor) { [unowned self] id, matched in
-                room.passwordChecked(id, matched: matched, now: now(), effects: &effects)
-                applyEffects()
-            }
-        } catch {
-            throw .setup(error)
-        }
-
         let listeners = Listeners(reactor: reactor, log: { [unowned self] in log($0, $1, $2, $3) },
                                   warn: { [unowned self] in logger.warning("\($0)") })
         try listeners.openChat(configured: settings.listen)
@@ -108,6 +97,16 @@ public final class ChatServer: ReactorDelegate {
                                     access: ControlAccess(groupName: settings.controlGroup),
                                     answer: { [unowned self] in ControlCommands.run($0, actor: $1, server: self) },
                                     log: { [unowned self] in log($0, $1, $2, $3) })
+        }
+        // Last, after the signals are blocked (threads inherit the mask, so they never take
+        // a SIGTERM meant for the loop's signalfd) and once nothing else can fail.
+        do {
+            passwordChecker = try PasswordChecker(workers: settings.passwordCheckWorkers, reactor: reactor) { [unowned self] id, matched in
+                room.passwordChecked(id, matched: matched, now: now(), effects: &effects)
+                applyEffects()
+            }
+        } catch {
+            throw .setup(error)
         }
     }
 

@@ -30,7 +30,9 @@ final class PasswordChecker: @unchecked Sendable {
             for answer in takeAnswers() { deliver(answer.id, answer.matched) }
         }
         for index in 0..<max(workers, 1) {
-            let thread = Thread { [unowned self] in work() }
+            // Strong: a worker may outlive a failed start until the process exits, and must
+            // never find its pool gone.
+            let thread = Thread { self.work() }
             thread.name = "password-check-\(index)"
             threads.append(thread)
             running += 1
