@@ -37,11 +37,15 @@ let package = Package(
             "CSystemd",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // ICU (libicu): UTS #39 confusable skeletons, normalisation, character properties.
+        .systemLibrary(name: "CICU", pkgConfig: "icu-i18n", providers: [.apt(["libicu-dev"])]),
+        // The daemon's nickname rules on ICU: invisible characters refused, confusables collide.
+        .target(name: "NicknameProfile", dependencies: ["CICU", "ChatCore"]),
         // Terminal modes: passwords without echo, the client's raw-mode line editor.
         .target(name: "Terminal"),
         // Wires the Reactor to the Room.
         .target(name: "ChatDaemon", dependencies: [
-            "Reactor", "ChatCore", "ChatProtocol", "Bytes", "Systemd", "CPasswordHash", "SystemCalls",
+            "Reactor", "ChatCore", "ChatProtocol", "Bytes", "Systemd", "CPasswordHash", "SystemCalls", "NicknameProfile",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The terminal client's logic: connection, line editor, terminal modes.
@@ -73,6 +77,7 @@ let package = Package(
             "Systemd",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "NicknameProfileTests", dependencies: ["NicknameProfile", "ChatCore"]),
         .testTarget(name: "ChatDaemonTests", dependencies: ["ChatDaemon", "ChatCore", "ChatProtocol", "Bytes", "Reactor", "SystemCalls"]),
     ],
     swiftLanguageModes: [.v6]

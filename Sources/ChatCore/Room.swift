@@ -29,12 +29,15 @@ public final class Room {
         public var slowmodeSeconds: Int?
         /// The longest line the daemon accepts, announced to members in the limits line.
         public var maximumLineBytes: Int
+        /// What a nickname may be and when two are the same (the daemon's are ICU's).
+        public var nicknameRules: any NicknameRules
 
         public init(adminPasswordHash: (any PasswordVerifier)? = nil, accounts: [String: any PasswordVerifier] = [:],
                     logMessageBodies: Bool = false, historyLimit: Int = 50,
                     floodRate: Double = 10, floodBurst: Double = 20, floodDisconnectAfter: Int = 100,
                     handshakeTimeoutSeconds: Double = 10, slowmodeSeconds: Int? = nil,
-                    maximumLineBytes: Int = FrameFormat.defaultMaximumPayloadLength) {
+                    maximumLineBytes: Int = FrameFormat.defaultMaximumPayloadLength,
+                    nicknameRules: any NicknameRules = Nickname.basicRules) {
             var accounts = accounts
             if let adminPasswordHash { accounts[Nickname.adminNick] = adminPasswordHash }
             self.accounts = accounts
@@ -46,6 +49,7 @@ public final class Room {
             self.handshakeTimeoutSeconds = handshakeTimeoutSeconds
             self.slowmodeSeconds = slowmodeSeconds
             self.maximumLineBytes = maximumLineBytes
+            self.nicknameRules = nicknameRules
         }
 
         /// What a member's lines are held to, as the limits line tells them.
@@ -273,7 +277,7 @@ public final class Room {
     }
 
     func member(named nick: String) -> (ClientID, Member, String)? {
-        guard let id = nickIndex[Nickname.key(nick)], case let .member(member, peer)? = clients[id] else { return nil }
+        guard let id = nickIndex[nicknames.key(nick)], case let .member(member, peer)? = clients[id] else { return nil }
         return (id, member, peer)
     }
 
@@ -281,7 +285,7 @@ public final class Room {
     /// one broadcast does not affect the order each recipient sees.
     func removeMember(_ client: ClientID, _ member: Member) {
         clients[client] = nil
-        nickIndex[Nickname.key(member.nick)] = nil
+        nickIndex[nicknames.key(member.nick)] = nil
         let index = member.orderIndex
         let last = memberOrder.count - 1
         if index != last {

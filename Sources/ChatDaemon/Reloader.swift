@@ -1,5 +1,6 @@
 import ChatCore
 import Logging
+import NicknameProfile
 
 /// SIGHUP or `chatroomctl reload`: reads the configuration again and plans the change all
 /// or nothing. The plan keeps the running values of keys only a restart can change (the
@@ -52,6 +53,7 @@ extension Settings {
                            floodDisconnectAfter: floodDisconnectAfter,
                            handshakeTimeoutSeconds: handshakeTimeout,
                            slowmodeSeconds: slowmode,
-                           maximumLineBytes: maxFrameBytes)
+                           maximumLineBytes: maxFrameBytes,
+                           nicknameRules: NicknameProfile.standard)
     }
 }

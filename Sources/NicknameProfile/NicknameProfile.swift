@@ -1,0 +1,125 @@
+internal import CICU
+import ChatCore
+
+/// The daemon's nickname rules: nicknames people can tell apart, in the spirit of RFC 8266
+/// (PRECIS nicknames) and UTS #39 (Unicode security mechanisms), with ICU's data.
+///
+/// A nickname is refused when it has a character that does not show (default-ignorable:
+/// joiners, variation selectors, Hangul fillers), combining marks that would not be seen,
+/// or a character outside: letters, marks and digits that may appear in identifiers
+/// (XID_Continue, not deprecated, unchanged by NFKC), punctuation, math, currency and
+/// modifier symbols, and of the other symbols only emoji. The pure `Nickname` rules
+/// (length, spaces and controls, a letter or digit, not an address) apply too.
+///
+/// A nickname is kept and shown as given, but compared by its key: NFKC with case folding
+/// (RFC 8266's comparison), then UTS #39's confusable skeleton, then NFKC case folding again
+/// (skeletons may be upper case: `0` becomes `O`). So `Alice` and `alice`, `admin` and
+/// `аdmin` (Cyrillic а) and `paypal` and `раypal` are the same nickname, and the
+/// reserved admin nick cannot be imitated by a confusable.
+public final class NicknameProfile: NicknameRules, @unchecked Sendable {
+    // @unchecked: the checker and the normalizers are set up once and only read afterwards;
+    // ICU documents read-only use of them as safe from any thread.
+    private let checker: OpaquePointer
+    private let nfc: OpaquePointer
+    private let nfkcCasefold: OpaquePointer
+    private var adminKey = ""
+
+    public struct Unavailable: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The daemon's one instance. ICU's data is linked into libicudata, so opening it
+    /// fails only if the system's ICU is broken; the daemon cannot check nicknames then.
+    public static let standard: NicknameProfile = {
+        do { return try NicknameProfile() } catch { fatalError("nickname rules: \(error)") }
+    }()
+
+    public init() throws(Unavailable) {
+        var status = U_ZERO_ERROR
+        let checker = cicu_spoof_open(&status)
+        let nfc = cicu_nfc(&status)
+        let nfkcCasefold = cicu_nfkc_casefold(&status)
+        cicu_spoof_set_checks(checker, Int32(bitPattern: USPOOF_INVISIBLE.rawValue | USPOOF_HIDDEN_OVERLAY.rawValue), &status)
+        guard status.isSuccess, let checker, let nfc, let nfkcCasefold else {
+            if let checker { cicu_spoof_close(checker) }
+            throw Unavailable(description: "ICU's spoof checker or normalizers could not be opened (\(status.name))")
+        }
+        self.checker = checker
+        self.nfc = nfc
+        self.nfkcCasefold = nfkcCasefold
+        adminKey = key(Nickname.adminNick)
+    }
+
+    deinit { cicu_spoof_close(checker) }
+
+    public func problem(with nick: String) -> Nickname.Problem? {
+        if nick.isEmpty { return .empty }
+        if nick.utf8.count > Nickname.maximumByteCount { return .tooLong }
+        // Before the pure rules, so that a zero-width space is named as invisible.
+        for scalar in nick.unicodeScalars where cicu_is_default_ignorable(UChar32(scalar.value)) != 0 {
+            return .invisibleCharacter(scalar)
+        }
+        if let problem = Nickname.problem(with: nick) { return problem }
+        // Composed, so that `e` + U+0301 is judged as `é`.
+        guard let composed = ICUText.transform(Array(nick.utf16), with: { source, length, destination, capacity, status in
+            cicu_normalize(nfc, source, length, destination, capacity, &status)
+        }) else { return .hiddenMarks }
+        for scalar in String(decoding: composed, as: UTF16.self).unicodeScalars where !Self.isAllowed(scalar) {
+            return .disallowedCharacter(scalar)
+        }
+        var status = U_ZERO_ERROR
+        let failedChecks = composed.withUnsafeBufferPointer { buffer in
+            cicu_spoof_check(checker, buffer.baseAddress, Int32(buffer.count), &status)
+        }
+        return status.isSuccess && failedChecks == 0 ? nil : .hiddenMarks
+    }
+
+    public func key(_ nick: String) -> String {
+        let folded = ICUText.transform(Array(nick.utf16)) { source, length, destination, capacity, status in
+            cicu_normalize(nfkcCasefold, source, length, destination, capacity, &status)
+        }
+        let skeleton = folded.flatMap { folded in
+            ICUText.transform(folded) { source, length, destination, capacity, status in
+                cicu_skeleton(checker, source, length, destination, capacity, &status)
+            }
+        }
+        let key = skeleton.flatMap { skeleton in
+            ICUText.transform(skeleton) { source, length, destination, capacity, status in
+                cicu_normalize(nfkcCasefold, source, length, destination, capacity, &status)
+            }
+        }
+        // ICU fails only on malformed UTF-16, which a Swift String cannot hold; should it
+        // fail anyway, case-insensitive comparison still holds.
+        guard let key else { return Nickname.key(nick) }
+        return String(decoding: key, as: UTF16.self)
+    }
+
+    public func isAdminNick(_ nick: String) -> Bool { key(nick) == adminKey }
+
+    /// Identifier letters, marks and digits; punctuation; symbols, except "other" symbols
+    /// that are not emoji. Styled forms that NFKC would change (`ａ`, `𝐚`) are refused
+    /// rather than silently compared.
+    static func isAllowed(_ scalar: Unicode.Scalar) -> Bool {
+        let c = UChar32(scalar.value)
+        guard cicu_is_nfkc_stable(c) != 0, cicu_is_deprecated(c) == 0 else { return false }
+        switch UInt32(cicu_char_type(c)) {
+        case U_UPPERCASE_LETTER.rawValue, U_LOWERCASE_LETTER.rawValue, U_TITLECASE_LETTER.rawValue,
+             U_MODIFIER_LETTER.rawValue, U_OTHER_LETTER.rawValue,
+             U_NON_SPACING_MARK.rawValue, U_COMBINING_SPACING_MARK.rawValue,
+             U_DECIMAL_DIGIT_NUMBER.rawValue, U_LETTER_NUMBER.rawValue, U_OTHER_NUMBER.rawValue:
+            return cicu_is_xid_continue(c) != 0
+        case U_DASH_PUNCTUATION.rawValue, U_START_PUNCTUATION.rawValue, U_END_PUNCTUATION.rawValue,
+             U_CONNECTOR_PUNCTUATION.rawValue, U_OTHER_PUNCTUATION.rawValue,
+             U_INITIAL_PUNCTUATION.rawValue, U_FINAL_PUNCTUATION.rawValue,
+             U_MATH_SYMBOL.rawValue, U_CURRENCY_SYMBOL.rawValue, U_MODIFIER_SYMBOL.rawValue:
+            return true
+        case U_OTHER_SYMBOL.rawValue:
+            // Where blank-looking glyphs live (U+2800 BRAILLE PATTERN BLANK), among
+            // dingbats and box drawing: only emoji are let through.
+            return cicu_is_emoji(c) != 0
+        default:
+            // Unassigned, private use, and what the pure rules already refuse.
+            return false
+        }
+    }
+}
