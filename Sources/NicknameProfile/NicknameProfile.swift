@@ -94,7 +94,10 @@ public final class NicknameProfile: NicknameRules, @unchecked Sendable {
         return String(decoding: key, as: UTF16.self)
     }
 
-    public func isAdminNick(_ nick: String) -> Bool { key(nick) == adminKey }
+    /// Keys drop invisible characters, so `adm\u{34F}in` has the admin nick's key; but a
+    /// nickname that may not be used at all is better refused for its own reason (the
+    /// Room asks this before `problem(with:)`), so only usable nicknames pass for admin.
+    public func isAdminNick(_ nick: String) -> Bool { key(nick) == adminKey && problem(with: nick) == nil }
 
     /// Identifier letters, marks and digits; punctuation; symbols, except "other" symbols
     /// that are not emoji. Styled forms that NFKC would change (`ａ`, `𝐚`) are refused
