@@ -1,5 +1,6 @@
 internal import CICU
 import ChatCore
+import Synchronization
 
 /// The daemon's nickname rules: nicknames people can tell apart, in the spirit of RFC 8266
 /// (PRECIS nicknames) and UTS #39 (Unicode security mechanisms), with ICU's data.
@@ -23,6 +24,12 @@ public final class NicknameProfile: NicknameRules, @unchecked Sendable {
     private let nfc: OpaquePointer
     private let nfkcCasefold: OpaquePointer
     private var adminKey = ""
+    /// Keys already computed. The Room asks for the same few keys again and again (a
+    /// muted nick is compared with every line's speaker), and ICU takes microseconds
+    /// where a lookup takes tens of nanoseconds. Emptied when full, so memory stays bounded
+    /// however many nicknames are tried.
+    private let keyCache = Mutex<[String: String]>([:])
+    public static let keyCacheLimit = 4096
 
     public struct Unavailable: Error, CustomStringConvertible {
         public let description: String
@@ -75,6 +82,16 @@ public final class NicknameProfile: NicknameRules, @unchecked Sendable {
     }
 
     public func key(_ nick: String) -> String {
+        if let cached = keyCache.withLock({ $0[nick] }) { return cached }
+        let key = computeKey(nick)
+        keyCache.withLock { cache in
+            if cache.count >= Self.keyCacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[nick] = key
+        }
+        return key
+    }
+
+    private func computeKey(_ nick: String) -> String {
         let folded = ICUText.transform(Array(nick.utf16)) { source, length, destination, capacity, status in
             cicu_normalize(nfkcCasefold, source, length, destination, capacity, &status)
         }
