@@ -37,8 +37,9 @@ let package = Package(
             "CSystemd",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // ICU (libicu): UTS #39 confusable skeletons, normalisation, character properties.
-        .systemLibrary(name: "CICU", pkgConfig: "icu-i18n", providers: [.apt(["libicu-dev"])]),
+        // ICU (libicu-dev): UTS #39 confusable skeletons, normalisation, character properties,
+        // behind a C shim whose header shows Swift no ICU type (Foundation has its own ICU).
+        .target(name: "CICU", linkerSettings: [.linkedLibrary("icui18n"), .linkedLibrary("icuuc")]),
         // The daemon's nickname rules on ICU: invisible characters refused, confusables collide.
         .target(name: "NicknameProfile", dependencies: ["CICU", "ChatCore"]),
         // Terminal modes: passwords without echo, the client's raw-mode line editor.

@@ -20,9 +20,7 @@ import Synchronization
 public final class NicknameProfile: NicknameRules, @unchecked Sendable {
     // @unchecked: the checker and the normalizers are set up once and only read afterwards;
     // ICU documents read-only use of them as safe from any thread.
-    private let checker: OpaquePointer
-    private let nfc: OpaquePointer
-    private let nfkcCasefold: OpaquePointer
+    private let icu: OpaquePointer
     private var adminKey = ""
     /// Keys already computed. The Room asks for the same few keys again and again (a
     /// muted nick is compared with every line's speaker), and ICU takes microseconds
@@ -42,43 +40,36 @@ public final class NicknameProfile: NicknameRules, @unchecked Sendable {
     }()
 
     public init() throws(Unavailable) {
-        var status = U_ZERO_ERROR
-        let checker = cicu_spoof_open(&status)
-        let nfc = cicu_nfc(&status)
-        let nfkcCasefold = cicu_nfkc_casefold(&status)
-        cicu_spoof_set_checks(checker, Int32(bitPattern: USPOOF_INVISIBLE.rawValue | USPOOF_HIDDEN_OVERLAY.rawValue), &status)
-        guard status.isSuccess, let checker, let nfc, let nfkcCasefold else {
-            if let checker { cicu_spoof_close(checker) }
-            throw Unavailable(description: "ICU's spoof checker or normalizers could not be opened (\(status.name))")
+        var status: Int32 = 0
+        guard let icu = cicu_rules_open(&status) else {
+            throw Unavailable(description: "ICU's spoof checker or normalizers could not be opened (\(String(cString: cicu_error_name(status))))")
         }
-        self.checker = checker
-        self.nfc = nfc
-        self.nfkcCasefold = nfkcCasefold
+        self.icu = icu
         adminKey = key(Nickname.adminNick)
     }
 
-    deinit { cicu_spoof_close(checker) }
+    deinit { cicu_rules_close(icu) }
 
     public func problem(with nick: String) -> Nickname.Problem? {
         if nick.isEmpty { return .empty }
         if nick.utf8.count > Nickname.maximumByteCount { return .tooLong }
         // Before the pure rules, so that a zero-width space is named as invisible.
-        for scalar in nick.unicodeScalars where cicu_is_default_ignorable(UChar32(scalar.value)) != 0 {
+        for scalar in nick.unicodeScalars where cicu_is_default_ignorable(Int32(scalar.value)) {
             return .invisibleCharacter(scalar)
         }
         if let problem = Nickname.problem(with: nick) { return problem }
         // Composed, so that `e` + U+0301 is judged as `é`.
         guard let composed = ICUText.transform(Array(nick.utf16), with: { source, length, destination, capacity, status in
-            cicu_normalize(nfc, source, length, destination, capacity, &status)
+            cicu_nfc(icu, source, length, destination, capacity, &status)
         }) else { return .hiddenMarks }
         for scalar in String(decoding: composed, as: UTF16.self).unicodeScalars where !Self.isAllowed(scalar) {
             return .disallowedCharacter(scalar)
         }
-        var status = U_ZERO_ERROR
+        var status: Int32 = 0
         let failedChecks = composed.withUnsafeBufferPointer { buffer in
-            cicu_spoof_check(checker, buffer.baseAddress, Int32(buffer.count), &status)
+            cicu_hidden_marks(icu, buffer.baseAddress, Int32(buffer.count), &status)
         }
-        return status.isSuccess && failedChecks == 0 ? nil : .hiddenMarks
+        return status <= 0 && failedChecks == 0 ? nil : .hiddenMarks
     }
 
     public func key(_ nick: String) -> String {
@@ -93,16 +84,16 @@ public final class NicknameProfile: NicknameRules, @unchecked Sendable {
 
     private func computeKey(_ nick: String) -> String {
         let folded = ICUText.transform(Array(nick.utf16)) { source, length, destination, capacity, status in
-            cicu_normalize(nfkcCasefold, source, length, destination, capacity, &status)
+            cicu_nfkc_casefold(icu, source, length, destination, capacity, &status)
         }
         let skeleton = folded.flatMap { folded in
             ICUText.transform(folded) { source, length, destination, capacity, status in
-                cicu_skeleton(checker, source, length, destination, capacity, &status)
+                cicu_skeleton(icu, source, length, destination, capacity, &status)
             }
         }
         let key = skeleton.flatMap { skeleton in
             ICUText.transform(skeleton) { source, length, destination, capacity, status in
-                cicu_normalize(nfkcCasefold, source, length, destination, capacity, &status)
+                cicu_nfkc_casefold(icu, source, length, destination, capacity, &status)
             }
         }
         // ICU fails only on malformed UTF-16, which a Swift String cannot hold; should it
@@ -120,26 +111,16 @@ public final class NicknameProfile: NicknameRules, @unchecked Sendable {
     /// that are not emoji. Styled forms that NFKC would change (`ａ`, `𝐚`) are refused
     /// rather than silently compared.
     static func isAllowed(_ scalar: Unicode.Scalar) -> Bool {
-        let c = UChar32(scalar.value)
-        guard cicu_is_nfkc_stable(c) != 0, cicu_is_deprecated(c) == 0 else { return false }
-        switch UInt32(cicu_char_type(c)) {
-        case U_UPPERCASE_LETTER.rawValue, U_LOWERCASE_LETTER.rawValue, U_TITLECASE_LETTER.rawValue,
-             U_MODIFIER_LETTER.rawValue, U_OTHER_LETTER.rawValue,
-             U_NON_SPACING_MARK.rawValue, U_COMBINING_SPACING_MARK.rawValue,
-             U_DECIMAL_DIGIT_NUMBER.rawValue, U_LETTER_NUMBER.rawValue, U_OTHER_NUMBER.rawValue:
-            return cicu_is_xid_continue(c) != 0
-        case U_DASH_PUNCTUATION.rawValue, U_START_PUNCTUATION.rawValue, U_END_PUNCTUATION.rawValue,
-             U_CONNECTOR_PUNCTUATION.rawValue, U_OTHER_PUNCTUATION.rawValue,
-             U_INITIAL_PUNCTUATION.rawValue, U_FINAL_PUNCTUATION.rawValue,
-             U_MATH_SYMBOL.rawValue, U_CURRENCY_SYMBOL.rawValue, U_MODIFIER_SYMBOL.rawValue:
-            return true
-        case U_OTHER_SYMBOL.rawValue:
-            // Where blank-looking glyphs live (U+2800 BRAILLE PATTERN BLANK), among
-            // dingbats and box drawing: only emoji are let through.
-            return cicu_is_emoji(c) != 0
-        default:
-            // Unassigned, private use, and what the pure rules already refuse.
-            return false
+        let c = Int32(scalar.value)
+        guard cicu_is_nfkc_stable(c), !cicu_is_deprecated(c) else { return false }
+        switch cicu_general_category(c) {
+        case cicu_letter_mark_or_number: return cicu_is_xid_continue(c)
+        case cicu_punctuation, cicu_math_currency_or_modifier_symbol: return true
+        // Where blank-looking glyphs live (U+2800 BRAILLE PATTERN BLANK), among dingbats
+        // and box drawing: only emoji are let through.
+        case cicu_other_symbol: return cicu_is_emoji(c)
+        // Unassigned, private use, and what the pure rules already refuse.
+        default: return false
         }
     }
 }
