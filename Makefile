@@ -102,14 +102,14 @@ bench-quick: release
 	$(RELEASE_BIN)/chatroom-bench suite --quick --spawn $(RELEASE_BIN)/chatroomd $(BENCH_ARGS)
 
 # Hostile input and load (Tests/Fuzz, Tests/sanitize, Tests/soak).
-# fuzz: libFuzzer on the frame decoder, the command parser and the Room (a package of its own
+# fuzz: libFuzzer on the frame decoder, the command parser, the Room and the state-file loader (a package of its own
 # in Tests/Fuzz, built into .build-fuzz with ASan), FUZZ_SECONDS per target. Inputs that fail
 # land in Tests/Fuzz/Regressions/<target>/, which `swift test` replays (FuzzRegressionTests).
 # test-sanitize: the Swift suites under ASan, then TSan (.build-asan, .build-tsan), with the
 # daemon the integration tests spawn built the same way; any sanitizer report fails it.
 # soak: SOAK_SECONDS (default 10 minutes) of mixed load against a release daemon; one JSON line.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= frame-decoder client-request room
+FUZZ_TARGETS ?= frame-decoder client-request room state-file
 SOAK_SECONDS ?= 600
 .PHONY: fuzz test-sanitize soak
 fuzz: deps

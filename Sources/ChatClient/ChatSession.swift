@@ -1,207 +1,272 @@
+import CLinux
 import ChatProtocol
 import Glibc
 import Terminal
 
-/// The client's main loop: one `poll` over standard input and the server socket.
+/// The client's main loop: one `poll` over standard input, the server socket and (on a
+/// terminal) window resizes, waking also when the outbox may send or a line is overdue.
 ///
-/// On a terminal, input is read a key at a time and the line being typed is redrawn
-/// below every incoming message, so arriving chat never garbles what is being typed.
-/// From a pipe, each input line is sent as a frame; at end of input the client waits
-/// until its last message has come back from the server, then leaves with `!DC`.
+/// On a terminal, input is edited a key at a time and the line being typed is redrawn
+/// below every incoming message. From a pipe, each input line is queued; at end of input
+/// (or `/quit`, `!DC`) the client waits until every line is delivered, then leaves.
+/// The session outlives one connection: after a refused nickname the caller connects
+/// again and everything typed so far is still queued.
 public final class ChatSession {
     public enum Outcome: Equatable {
-        /// The user quit (`/quit`, Ctrl-D, end of piped input): exit 0.
+        /// The user left (`/quit`, `!DC`, Ctrl-D, Ctrl-C, end of piped input): exit 0.
         case quit
-        /// The server closed the connection: exit non-zero.
+        /// Left, but some piped lines could not be delivered (each named on stderr).
+        case undelivered
+        /// The server closed the connection.
         case closedByServer
-        /// The pipe's last message never came back in time.
-        case echoTimedOut
+        /// The server refused the join with this text; `nickProblem` when another
+        /// nickname could succeed.
+        case joinRefused(String, nickProblem: Bool)
+        /// In a pipe, the server did not answer the join in time.
+        case joinTimedOut
+    }
+
+    public struct Options: Sendable {
+        public var interactive: Bool
+        public var style: LineStyle
+        /// In a pipe: how long to wait for the join's answer and each line's echo.
+        public var answerTimeoutSeconds: Double
+
+        public init(interactive: Bool, style: LineStyle, answerTimeoutSeconds: Double = 10) {
+            self.interactive = interactive
+            self.style = style
+            self.answerTimeoutSeconds = answerTimeoutSeconds
+        }
     }
 
     public static let quitCommand = "/quit"
-    static let prompt = "> "
 
-    private let connection: ServerConnection
-    private let nick: String
-    private let interactive: Bool
-    private let echoTimeoutMilliseconds: Int32
-    private var editor = LineEditor()
-    private var pendingLine: [UInt8] = []
-    private var inputClosed = false
-    /// Piped input may end before the server has answered the join; wait for that answer
-    /// so a refused join is reported (and exits non-zero) rather than passing silently.
-    private var awaitingJoin = true
-    /// In pipe mode: the broadcast that proves our last message went through.
-    private var awaitedEcho: String? = nil
-    private var output = StandardOutput()
+    let options: Options
+    var outbox: Outbox
+    var editor = LineEditor()
+    var nicks = NickBook()
+    var screen = TerminalScreen()
+    var terminal: TerminalMode? = nil
+    var connection: ServerConnection! = nil
+    var pipeLine: [UInt8] = []
+    var lineNumber = 0
+    var inputClosed = false
+    var leaving = false
+    var joined = false
+    var lastFrame: String? = nil
+    var undelivered = false
+    /// A line that looks like a slash-less command, shown once; Enter again sends it.
+    var confirming: String? = nil
+    /// The answer to the /who sent after joining, to be learned from and not shown.
+    var awaitingHiddenWho = false
+    /// `/limits` was sent after joining and its answer has not come yet.
+    var awaitingLimits = false
 
-    public init(connection: ServerConnection, nick: String, interactive: Bool, echoTimeoutSeconds: Double = 10) {
-        self.connection = connection
-        self.nick = nick
-        self.interactive = interactive
-        self.echoTimeoutMilliseconds = Int32(echoTimeoutSeconds * 1000)
+    public init(nick: String, options: Options) {
+        self.options = options
+        self.outbox = Outbox(nick: nick, now: Self.now(), answerTimeoutSeconds: options.answerTimeoutSeconds)
     }
 
-    public func run() -> Outcome {
-        var terminal: TerminalMode? = nil
-        if interactive {
+    public var nick: String { outbox.nick }
+
+    /// A new nickname after a refused join, for the next `run`.
+    public func rename(_ nick: String) { outbox.nick = nick }
+
+    public func run(connection: ServerConnection) -> Outcome {
+        self.connection = connection
+        joined = false
+        outbox.joined = false
+        outbox.requeueInFlight()
+        lastFrame = nil
+        let resize = options.interactive ? ResizeSignal() : nil
+        if options.interactive {
             terminal = TerminalMode.rawInput()
-            drawInputLine()
+            redraw()
         }
         defer {
-            if interactive { output.write("\r\u{1B}[K") ; output.flush() }
+            if options.interactive { screen.eraseInput() }
             terminal?.restore()
+            terminal = nil
         }
-        var fds = [pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)]
+        let startedAt = Self.now()
         while true {
-            if inputClosed && !awaitingJoin && awaitedEcho == nil {
-                connection.send(ClientRequest.disconnectText)
-                return .quit
+            if let outcome = leaveIfDone() { return outcome }
+            sendDue()
+            var fds = [pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: inputClosed ? -1 : STDIN_FILENO, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: resize?.fd ?? -1, events: Int16(POLLIN), revents: 0)]
+            var wake = outbox.nextWake(now: Self.now())
+            let joinDeadline = startedAt + UInt64(options.answerTimeoutSeconds * 1e9)
+            if !options.interactive && !joined { wake = min(wake ?? joinDeadline, joinDeadline) }
+            let ready = poll(&fds, nfds_t(fds.count), Self.timeout(until: wake))
+            if ready < 0 && errno != EINTR { return .closedByServer }
+            let now = Self.now()
+            if !options.interactive && !joined && now >= joinDeadline {
+                report("chatroom: the server did not answer the join within \(Int(options.answerTimeoutSeconds)) s")
+                return .joinTimedOut
             }
-            let watchInput = !inputClosed
-            let count = watchInput ? 2 : 1
-            let timeout: Int32 = inputClosed ? echoTimeoutMilliseconds : -1
-            let ready = poll(&fds, nfds_t(count), timeout)
-            if ready < 0 { if errno == EINTR { continue } else { return .closedByServer } }
-            if ready == 0 {
-                report(awaitingJoin ? "chatroom: the server did not answer the join within \(echoTimeoutMilliseconds / 1000) s" : "chatroom: the server did not echo the last message within \(echoTimeoutMilliseconds / 1000) s")
-                connection.send(ClientRequest.disconnectText)
-                return .echoTimedOut
-            }
-            if fds[0].revents != 0 {
-                switch connection.readFrames() {
-                case let .frames(frames):
-                    show(frames)
-                case let .closed(frames):
-                    show(frames)
-                    return .closedByServer
-                case let .protocolError(description):
-                    report("chatroom: \(description)")
-                    return .closedByServer
-                }
-            }
-            if watchInput && fds[1].revents != 0 {
-                if let outcome = readInput() { return outcome }
-            }
+            handle(outbox.expire(now: now))
+            if ready <= 0 { continue }
+            if fds[0].revents != 0, let outcome = readServer() { return outcome }
+            if fds[1].revents != 0, let outcome = readInput() { return outcome }
+            if fds[2].revents != 0, resize?.drain() == true { redraw() }
         }
     }
 
-    // MARK: Input
+    // MARK: Server
 
-    private func readInput() -> Outcome? {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
-        if n < 0 { return errno == EINTR || errno == EAGAIN ? nil : endOfInput() }
-        if n == 0 { return endOfInput() }
-        for byte in buffer[..<n] {
-            if interactive {
-                switch editor.feed(byte) {
-                case .redraw?: drawInputLine()
-                case let .submit(line)?:
-                    if let outcome = submit(line) { return outcome }
-                    drawInputLine()
-                case .quit?: return quit()
-                case nil: break
-                }
-            } else if byte == UInt8(ascii: "\n") {
-                if pendingLine.last == UInt8(ascii: "\r") { pendingLine.removeLast() }
-                let line = String(decoding: pendingLine, as: UTF8.self)
-                pendingLine.removeAll()
-                if let outcome = submit(line) { return outcome }
-                if inputClosed { return nil }
-            } else {
-                pendingLine.append(byte)
+    private func readServer() -> Outcome? {
+        switch connection.readFrames() {
+        case let .frames(frames):
+            received(frames)
+            return nil
+        case let .closed(frames):
+            received(frames)
+            return closed()
+        case let .protocolError(description):
+            report("chatroom: \(description)")
+            return closed()
+        }
+    }
+
+    private func received(_ frames: [String]) {
+        guard !frames.isEmpty else { return }
+        var shown: [String] = []
+        var bell = false
+        let now = Self.now()
+        for frame in frames {
+            lastFrame = frame
+            if !joined && frame == ServerReply.connected {
+                joined = true
+                outbox.joined = true
+                // Ask for the limits to pace by; the answer is consumed by the outbox.
+                if connection.send(ServerLimits.request) { awaitingLimits = true }
             }
-        }
-        return nil
-    }
-
-    private func endOfInput() -> Outcome? {
-        if !pendingLine.isEmpty {
-            let line = String(decoding: pendingLine, as: UTF8.self)
-            pendingLine.removeAll()
-            if let outcome = submit(line) { return outcome }
-        }
-        if interactive { return quit() }
-        inputClosed = true
-        return nil
-    }
-
-    private func submit(_ line: String) -> Outcome? {
-        if line == Self.quitCommand {
-            guard interactive else {
-                // In a script, /quit ends the input: what was sent still gets its answer.
-                inputClosed = true
-                return nil
+            // A server without /limits (the seed's) relays it as chat: hide that once.
+            if awaitingLimits && (ServerLimits(parsing: frame) != nil || frame == ServerReply.chatLine(outbox.nick, ServerLimits.request)) {
+                awaitingLimits = false
+                if ServerLimits(parsing: frame) == nil { continue }
             }
-            return quit()
+            var (consumed, events) = outbox.received(frame, now: now)
+            nicks.learn(from: frame)
+            if consumed && ServerLimits(parsing: frame) != nil && options.interactive {
+                // Only chatroomd answers /limits, and it knows /who: ask who is here, for
+                // Tab, without showing the answer. (Sent to a seed server it would be chat.)
+                if outbox.enqueue(OutgoingLine(number: 0, text: "/who")) == nil { awaitingHiddenWho = true }
+            } else if awaitingHiddenWho && ServerReply.whoMembers(frame) != nil {
+                awaitingHiddenWho = false
+                consumed = true
+            }
+            if !consumed {
+                let rendered = options.style.render(frame, me: outbox.nick, clock: LineStyle.clock())
+                shown.append(rendered.text)
+                bell = bell || !options.style.bellText(for: rendered).isEmpty
+            }
+            shown += messages(for: events)
         }
-        guard !line.isEmpty else { return nil }
-        guard connection.send(line) else { return .closedByServer }
-        if !interactive && !line.hasPrefix("/") && line != ClientRequest.disconnectText {
-            awaitedEcho = "\(nick): \(line)"
-        }
-        return nil
+        show(shown, bell: bell)
     }
 
-    private func quit() -> Outcome {
+    private func closed() -> Outcome {
+        if !joined {
+            let text = lastFrame ?? "the connection closed before the join was answered"
+            let nickProblem = text.hasSuffix(ServerReply.nickInUseSuffix) || text.hasPrefix(ServerReply.invalidNickPrefix)
+                || text.hasPrefix(ServerReply.adminNickReservedPrefix)
+            // On a terminal the user picks another nickname and what they typed stays queued.
+            if !(nickProblem && options.interactive) { _ = outbox.abandonAll() }
+            return .joinRefused(text, nickProblem: nickProblem)
+        }
+        for line in outbox.abandonAll() { report("chatroom: not delivered: \(line.label): the connection closed") }
+        return .closedByServer
+    }
+
+    /// Sends every line the outbox allows now.
+    func sendDue() {
+        let before = outbox.queued.count
+        for line in outbox.linesToSend(now: Self.now()) {
+            guard connection.send(line.text) else { return }
+        }
+        if outbox.queued.count != before && options.interactive { redraw() }
+    }
+
+    /// Leaves once input has ended (or `/quit`) and every queued line is answered.
+    private func leaveIfDone() -> Outcome? {
+        guard (inputClosed || leaving) && joined && outbox.isIdle else { return nil }
         connection.send(ClientRequest.disconnectText)
-        return .quit
+        drainUntilClosed()
+        return undelivered ? .undelivered : .quit
+    }
+
+    /// After `!DC` the server answers what came before it and closes: show those answers.
+    private func drainUntilClosed() {
+        let deadline = Self.now() + 2_000_000_000
+        while Self.now() < deadline {
+            var fd = pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&fd, 1, Self.timeout(until: deadline)) > 0 else { continue }
+            switch connection.readFrames() {
+            case let .frames(frames): received(frames)
+            case let .closed(frames): received(frames); return
+            case .protocolError: return
+            }
+        }
     }
 
     // MARK: Output
 
-    private func show(_ frames: [String]) {
-        guard !frames.isEmpty else { return }
-        if interactive { output.write("\r\u{1B}[K") }
-        for frame in frames {
-            if frame == awaitedEcho { awaitedEcho = nil }
-            if frame == ServerReply.connected { awaitingJoin = false }
-            output.write(TextSanitizer.printable(frame))
-            output.write(interactive ? "\r\n" : "\n")
+    func messages(for events: [Outbox.Event]) -> [String] {
+        events.compactMap { event in
+            guard case let .failed(line, reason) = event else { return nil }
+            undelivered = true
+            let text = "chatroom: not delivered: \(line.label): \(reason)"
+            if options.interactive { return text }
+            writeStandardError(text + "\n")
+            return nil
         }
-        if interactive { drawInputLine() } else { output.flush() }
     }
 
-    /// Redraws the prompt and as much of the typed line's end as fits on one row, so the
-    /// row never wraps and `\r` + erase-line always clears it completely.
-    private func drawInputLine() {
-        let width = max(Self.terminalColumns() - Self.prompt.count - 1, 8)
-        var visible = editor.text
-        let scalars = visible.unicodeScalars
-        if scalars.count > width {
-            visible = String(String.UnicodeScalarView(scalars.suffix(width)))
+    func handle(_ events: [Outbox.Event]) { show(messages(for: events)) }
+
+    func show(_ lines: [String], bell: Bool = false) {
+        if options.interactive {
+            guard !lines.isEmpty || bell else { return }
+            screen.show(lines, prompt: prompt, view: inputView, bell: bell)
+        } else {
+            var output = StandardOutput()
+            for line in lines { output.write(line + "\n") }
+            output.flush()
         }
-        output.write("\r\u{1B}[K" + Self.prompt + TextSanitizer.printable(visible))
-        output.flush()
     }
 
-    private func report(_ text: String) {
-        if interactive { output.write("\r\u{1B}[K"); output.flush() }
-        writeStandardError(text + "\n")
+    /// A note from the client itself: above the input line on a terminal, on stderr otherwise.
+    func report(_ text: String) {
+        if options.interactive { show([text]) } else { writeStandardError(text + "\n") }
     }
 
-    private static func terminalColumns() -> Int {
-        var size = winsize()
-        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
-        return Int(size.ws_col)
+    var prompt: String {
+        let waiting = outbox.queued.count
+        return waiting > 0 ? "[\(waiting) queued] > " : "> "
     }
-}
 
-/// Buffered writes to stdout with `write(2)`, flushed explicitly once per batch.
-struct StandardOutput {
-    private var buffer: [UInt8] = []
+    var inputView: InputLineView {
+        InputLineView(characters: editor.characters, cursor: editor.cursor,
+                      width: TerminalScreen.columns() - DisplayWidth.of(prompt) - 1)
+    }
 
-    mutating func write(_ text: String) { buffer.append(contentsOf: text.utf8) }
+    func redraw() {
+        guard options.interactive else { return }
+        screen.drawInput(prompt: prompt, view: inputView)
+    }
 
-    mutating func flush() {
-        var offset = 0
-        while offset < buffer.count {
-            let n = buffer.withUnsafeBytes { Glibc.write(STDOUT_FILENO, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 { if errno == EINTR { continue } else { break } }
-            offset += n
-        }
-        buffer.removeAll(keepingCapacity: true)
+    static func now() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+
+    static func timeout(until wake: UInt64?) -> Int32 {
+        guard let wake else { return -1 }
+        let now = now()
+        guard wake > now else { return 0 }
+        return Int32(min((wake - now + 999_999) / 1_000_000, 60_000))
     }
 }

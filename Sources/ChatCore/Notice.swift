@@ -81,6 +81,9 @@ public enum Notice {
     public static let tooFast = ServerReply.tooFast
     public static let disconnectedForFlooding = "You have been disconnected for flooding."
     public static func floodedOut(_ nick: String) -> String { "\(nick) was disconnected for flooding." }
+    public static func tooManyJoins(secondsLeft: Int64) -> String {
+        "Too many joins from your address; try again in \(SanctionDuration.format(seconds: secondsLeft))."
+    }
     public static let handshakeTimedOut = "Timed out waiting for NICK:<nickname> or admin:<password>."
 
     // Everyone's commands
@@ -94,10 +97,15 @@ public enum Notice {
     public static func loggedIn(account: String) -> String { ServerReply.loggedInPrefix + " (account \(account))." }
     public static func becameAdmin(_ nick: String) -> String { nick + ServerReply.becameAdminSuffix }
     public static let alreadyAdmin = "You are already an admin."
+    public static func adminLoggedOut(reason: String, disconnected: Bool) -> String {
+        "You are no longer an admin: \(reason)." + (disconnected ? " Log in again." : "")
+    }
     public static func loginThrottled(_ seconds: Int64) -> String {
         "Too many failed logins from your address; try again in \(SanctionDuration.format(seconds: seconds))."
     }
     public static let loginFailed = "Login failed: unknown account or wrong password."
+    public static let loginBusy = "The server is checking too many logins right now; try again in a few seconds."
+    public static let loginInProgress = "Your login is still being checked; wait for its answer."
 
     // Topic
     public static func topic(_ topic: Topic) -> String { ServerReply.topicPrefix + topic.text }
@@ -108,6 +116,11 @@ public enum Notice {
     public static let topicTooLong = "The topic is too long (at most \(Topic.maximumCharacters) characters)."
 
     public static func serverNotice(_ text: String) -> String { ServerReply.serverNotice(text) }
+
+    /// To whoever made a change that holds now but could not be written to disk.
+    public static func notSaved(_ reason: String) -> String {
+        "Warning: this change holds now but could not be saved, so a restart would undo it (\(reason)); the server keeps retrying."
+    }
 
     /// `base` + ` for 10m` + `.` + ` Reason: text`; with neither, exactly `base.`
     static func detailed(_ base: String, seconds: Int64?, reason: String?) -> String {

@@ -61,20 +61,15 @@ extension Room {
         let tokens = call.arguments.split(separator: " ", maxSplits: 1).map(String.init)
         guard tokens.count == 2 else { return usageError(call, &effects) }
         guard !member.isAdmin else { return refuse(call.moderator, Notice.alreadyAdmin, effects: &effects) }
-        switch authenticate(account: tokens[0], password: tokens[1], address: member.address, peer: peer, now: call.now, effects: &effects) {
-        case .success:
-            var promoted = member
-            promoted.isAdmin = true
-            promoted.account = tokens[0]
-            clients[client] = .member(promoted, peer: peer)
-            reply(Notice.loggedIn(account: tokens[0]), to: client, effects: &effects)
-            broadcast(Notice.becameAdmin(member.nick), effects: &effects)
-            effects.append(.log(RoomLogRecord(level: .notice, event: "admin-login",
-                                              message: "\(member.nick) logged in as admin account \(tokens[0]) from \(peer)",
-                                              fields: ["chat_nick": member.nick, "chat_account": tokens[0], "chat_peer": peer])))
-            return .done
-        case .noSuchAccount, .wrongPassword:
+        guard !isCheckingLogin(client) else { return refuse(call.moderator, Notice.loginInProgress, effects: &effects) }
+        switch startLogin(account: tokens[0], password: tokens[1], client: client, address: member.address, peer: peer,
+                          viaGreeting: false, now: call.now, effects: &effects) {
+        case .started:
+            return .done  // the answer comes with the check's result
+        case .disabled, .unknownAccount:
             return refuse(call.moderator, Notice.loginFailed, effects: &effects)
+        case .busy:
+            return refuse(call.moderator, Notice.loginBusy, effects: &effects)
         case let .throttled(seconds):
             return refuse(call.moderator, Notice.loginThrottled(seconds), effects: &effects)
         }

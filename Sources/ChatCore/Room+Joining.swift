@@ -15,13 +15,14 @@ extension Room {
             }
             admit(client, nick: nick, account: nil, address: address, peer: peer, now: now, effects: &effects)
         case let .adminJoin(password):
-            switch authenticate(account: Nickname.adminNick, password: password, address: address, peer: peer, now: now, effects: &effects) {
-            case .success:
-                admit(client, nick: Nickname.adminNick, account: Nickname.adminNick, address: address, peer: peer, now: now, effects: &effects)
-            case .noSuchAccount:
+            switch startLogin(account: Nickname.adminNick, password: password, client: client, address: address, peer: peer,
+                              viaGreeting: true, now: now, effects: &effects) {
+            case .started:
+                break
+            case .disabled, .unknownAccount:
                 refuse(client, Notice.adminLoginDisabled, reason: "admin login disabled", peer: peer, logged: false, effects: &effects)
-            case .wrongPassword:
-                refuse(client, Notice.incorrectPassword, reason: "incorrect admin password", peer: peer, logged: false, effects: &effects)
+            case .busy:
+                refuse(client, Notice.loginBusy, reason: "too many password checks in progress", peer: peer, logged: false, effects: &effects)
             case let .throttled(seconds):
                 refuse(client, Notice.loginThrottled(seconds), reason: "login throttled", peer: peer, logged: false, effects: &effects)
             }
@@ -30,44 +31,6 @@ extension Room {
         case .disconnect, .command, .chat:
             preconditionFailure("parseGreeting returns greetings only")
         }
-    }
-
-    enum LoginOutcome: Equatable { case success, noSuchAccount, wrongPassword, throttled(Int64) }
-
-    /// Checks a password with per-address throttling; logs failures with the address.
-    func authenticate(account: String, password: String, address: IPAddress, peer: String, now: RoomTime,
-                      effects: inout [RoomEffect]) -> LoginOutcome {
-        if let wait = loginThrottle.waitSeconds(for: address, now: now.nanoseconds) {
-            effects.append(.log(RoomLogRecord(level: .warning, event: "admin-login-failed",
-                                              message: "Login to \(account) from \(peer) refused: throttled for \(wait) s",
-                                              fields: ["chat_peer": peer, "chat_account": account, "chat_reason": "throttled"])))
-            return .throttled(wait)
-        }
-        guard let verifier = configuration.accounts[account] else {
-            if account == Nickname.adminNick && configuration.accounts.isEmpty {
-                effects.append(.log(RoomLogRecord(level: .warning, event: "admin-login-failed",
-                                                  message: "Admin login from \(peer) refused: no admin password hash is configured",
-                                                  fields: ["chat_peer": peer, "chat_reason": "admin login disabled"])))
-                return .noSuchAccount
-            }
-            // An unknown account counts as a failure, so names cannot be probed for free.
-            let failures = loginThrottle.recordFailure(address, now: now.nanoseconds)
-            effects.append(.log(RoomLogRecord(level: .warning, event: "admin-login-failed",
-                                              message: "Failed login to unknown account \(account) from \(peer)",
-                                              fields: ["chat_peer": peer, "chat_account": account, "chat_reason": "unknown account",
-                                                       "chat_failures": "\(failures)"])))
-            return account == Nickname.adminNick ? .noSuchAccount : .wrongPassword
-        }
-        guard verifier.verify(password: password) else {
-            let failures = loginThrottle.recordFailure(address, now: now.nanoseconds)
-            effects.append(.log(RoomLogRecord(level: .warning, event: "admin-login-failed",
-                                              message: account == Nickname.adminNick ? "Failed admin login from \(peer)" : "Failed login to account \(account) from \(peer)",
-                                              fields: ["chat_peer": peer, "chat_account": account, "chat_reason": "incorrect password",
-                                                       "chat_failures": "\(failures)"])))
-            return .wrongPassword
-        }
-        loginThrottle.recordSuccess(address)
-        return .success
     }
 
     func refuse(_ client: ClientID, _ text: String, reason: String, peer: String, logged: Bool = true, effects: inout [RoomEffect]) {
@@ -83,6 +46,9 @@ extension Room {
 
     func admit(_ client: ClientID, nick: String, account: String?, address: IPAddress, peer: String,
                        now: RoomTime, effects: inout [RoomEffect]) {
+        if let wait = admitJoin(from: address, now: now) {
+            return refuse(client, Notice.tooManyJoins(secondsLeft: wait), reason: "too many joins from its address", peer: peer, effects: &effects)
+        }
         let key = nicknames.key(nick)
         if nickIndex[key] != nil {
             return refuse(client, Notice.nickInUse(nick), reason: "nickname in use", peer: peer, effects: &effects)
@@ -99,7 +65,7 @@ extension Room {
         for frame in history.replayFrames() {
             effects.append(.send(frame, to: client))
         }
-        broadcast(isAdmin ? Notice.adminJoined : Notice.joined(nick), effects: &effects)
+        announceJoin(member, client: client, now: now, effects: &effects)
         var fields = ["chat_nick": nick, "chat_peer": peer]
         if let account { fields["chat_account"] = account }
         effects.append(.log(RoomLogRecord(level: .info, event: isAdmin ? "admin-login" : "join",

@@ -70,4 +70,18 @@ extension Room {
             }
         }
     }
+
+    /// The daemon's loop did not read for `nanoseconds` (a stall of the machine or of the
+    /// loop). Lines members sent meanwhile arrive together; each member may send what the
+    /// rate allowed during the stall, over the burst, so nobody is refused or disconnected
+    /// for the server's pause.
+    public func loopStalled(nanoseconds: UInt64) {
+        guard configuration.floodRate > 0 else { return }
+        let extra = Double(nanoseconds) / 1e9 * configuration.floodRate
+        for client in memberOrder {
+            guard case .member(var member, let peer)? = clients[client] else { continue }
+            member.bucket.grant(extra)
+            clients[client] = .member(member, peer: peer)
+        }
+    }
 }

@@ -29,6 +29,21 @@ public final class Room {
         public var slowmodeSeconds: Int?
         /// The longest line the daemon accepts, announced to members in the limits line.
         public var maximumLineBytes: Int
+        /// Joins one host (an IPv4 address, an IPv6 `ipv6HostPrefix`) may make a minute;
+        /// 0 is no limit.
+        public var joinsPerAddressPerMinute: Int
+        public var ipv6HostPrefix: Int
+        /// Join and leave notices a second before they are summed up once a tick; 0 never
+        /// sums them up.
+        public var presenceRate: Double
+        public var presenceBurst: Int
+        /// Checked instead of a hash for an unknown account, so that the answer takes as
+        /// long as for a real one. Nil answers unknown accounts at once (tests).
+        public var decoyVerifier: (any PasswordVerifier)?
+        /// Password checks in progress per host and in all; past either, a login is
+        /// refused at once.
+        public var passwordChecksPerAddress: Int
+        public var passwordChecksInFlight: Int
         /// What a nickname may be and when two are the same (the daemon's are ICU's).
         public var nicknameRules: any NicknameRules
 
@@ -37,6 +52,9 @@ public final class Room {
                     floodRate: Double = 10, floodBurst: Double = 20, floodDisconnectAfter: Int = 100,
                     handshakeTimeoutSeconds: Double = 10, slowmodeSeconds: Int? = nil,
                     maximumLineBytes: Int = FrameFormat.defaultMaximumPayloadLength,
+                    joinsPerAddressPerMinute: Int = 0, ipv6HostPrefix: Int = 64,
+                    presenceRate: Double = 0, presenceBurst: Int = 10, decoyVerifier: (any PasswordVerifier)? = nil,
+                    passwordChecksPerAddress: Int = 2, passwordChecksInFlight: Int = 32,
                     nicknameRules: any NicknameRules = Nickname.basicRules) {
             var accounts = accounts
             if let adminPasswordHash { accounts[Nickname.adminNick] = adminPasswordHash }
@@ -49,6 +67,13 @@ public final class Room {
             self.handshakeTimeoutSeconds = handshakeTimeoutSeconds
             self.slowmodeSeconds = slowmodeSeconds
             self.maximumLineBytes = maximumLineBytes
+            self.joinsPerAddressPerMinute = joinsPerAddressPerMinute
+            self.ipv6HostPrefix = ipv6HostPrefix
+            self.presenceRate = presenceRate
+            self.presenceBurst = presenceBurst
+            self.decoyVerifier = decoyVerifier
+            self.passwordChecksPerAddress = passwordChecksPerAddress
+            self.passwordChecksInFlight = passwordChecksInFlight
             self.nicknameRules = nicknameRules
         }
 
@@ -99,6 +124,13 @@ public final class Room {
     public internal(set) var slowmodeSeconds: Int?
     public internal(set) var topic: Topic?
     var loginThrottle = LoginThrottle()
+    var presence: Presence
+    /// Logins waiting for their password check, by check.
+    var passwordChecks: [UInt64: PendingLogin] = [:]
+    var passwordChecksByHost: [IPRange: Int] = [:]
+    var nextPasswordCheck: UInt64 = 0
+    /// Frames from connections whose `admin:` login is being checked.
+    var framesHeldDuringLogin: [ClientID: [[UInt8]]] = [:]
     /// Chat lines relayed since start, for the service status line.
     public internal(set) var relayedMessageCount: UInt64 = 0
     /// What the operator is told while `control` runs a command.
@@ -115,6 +147,7 @@ public final class Room {
         self.history = History(limit: configuration.historyLimit, entries: history)
         self.slowmodeSeconds = configuration.slowmodeSeconds
         self.topic = topic
+        presence = Presence(bucket: TokenBucket(burst: Double(configuration.presenceBurst), now: 0))
     }
 
     // MARK: Queries
@@ -167,6 +200,12 @@ public final class Room {
         case nil:
             return
         case let .greeting(address, peer, _)?:
+            if framesHeldDuringLogin[client] != nil {
+                if !holdDuringLogin(payload, from: client) {
+                    protocolViolation(client, description: "too many messages before the login was answered", now: now, effects: &effects)
+                }
+                return
+            }
             greet(client, text: String(decoding: payload, as: UTF8.self), address: address, peer: peer, now: now, effects: &effects)
         case .member(var member, let peer)?:
             // Leaving is always allowed, even for a member out of flood tokens.
@@ -181,7 +220,7 @@ public final class Room {
             case .disconnect:
                 removeMember(client, member)
                 effects.append(.close(client, reason: "left with !DC"))
-                broadcast(Notice.left(member.nick), effects: &effects)
+                announceLeave(member, now: now, effects: &effects)
                 effects.append(.log(leaveRecord(member, peer: peer, reason: "left with !DC")))
             case let .command(name, arguments):
                 runMemberCommand(name, arguments: arguments, from: client, member, peer: peer, now: now, effects: &effects)
@@ -197,12 +236,13 @@ public final class Room {
     /// The peer went away (EOF, reset, or a write error). Idempotent.
     public func connectionClosed(_ client: ClientID, reason: String, now: RoomTime, effects: inout [RoomEffect]) {
         guard let state = clients[client] else { return }
+        framesHeldDuringLogin[client] = nil
         switch state {
         case .greeting:
             clients[client] = nil
         case let .member(member, peer):
             removeMember(client, member)
-            broadcast(Notice.left(member.nick), effects: &effects)
+            announceLeave(member, now: now, effects: &effects)
             effects.append(.log(leaveRecord(member, peer: peer, reason: reason)))
         }
     }
@@ -220,7 +260,7 @@ public final class Room {
             fields["chat_peer"] = peer
         case let .member(member, peer):
             removeMember(client, member)
-            broadcast(Notice.left(member.nick), effects: &effects)
+            announceLeave(member, now: now, effects: &effects)
             fields["chat_peer"] = peer
             fields["chat_nick"] = member.nick
         }
@@ -232,6 +272,7 @@ public final class Room {
     /// joined in time, forget old login failures. The daemon calls this about once a second.
     public func tick(now: RoomTime, effects: inout [RoomEffect]) {
         expireSanctions(now: now, effects: &effects)
+        flushPresence(now: now, effects: &effects)
         let deadline = UInt64(configuration.handshakeTimeoutSeconds * 1e9)
         // Sorted, so the same events give the same effects in the same order (a Dictionary's
         // order differs from run to run).

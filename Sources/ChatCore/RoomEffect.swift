@@ -15,6 +15,8 @@ public enum RoomEffect {
     /// State that must survive a restart (sanctions, the topic) changed: save it before
     /// anything else happens.
     case durableStateChanged
+    /// Check a password off the event loop and answer with `Room.passwordChecked`.
+    case verifyPassword(PasswordCheck)
 }
 
 /// A structured log event. Field names are the journal's (`CHAT_EVENT`, `CHAT_NICK`, ...)

@@ -11,11 +11,23 @@ struct TokenBucket: Sendable {
     /// Takes a token if one is available.
     mutating func take(rate: Double, burst: Double, now: UInt64) -> Bool {
         if now > updated {
-            tokens = min(burst, tokens + Double(now - updated) / 1e9 * rate)
+            // Refill up to the burst; tokens granted beyond it (`grant`) are kept until used.
+            tokens = max(tokens, min(burst, tokens + Double(now - updated) / 1e9 * rate))
             updated = now
         }
         guard tokens >= 1 else { return false }
         tokens -= 1
         return true
+    }
+
+    /// Adds tokens beyond the burst: what the member could have sent while the server was
+    /// not reading, so lines that queued up then are not counted as a flood.
+    mutating func grant(_ extra: Double) {
+        tokens += extra
+    }
+
+    /// Whether the bucket has refilled completely by `now`.
+    func isFull(rate: Double, burst: Double, now: UInt64) -> Bool {
+        now <= updated ? tokens >= burst : tokens + Double(now - updated) / 1e9 * rate >= burst
     }
 }

@@ -18,13 +18,14 @@ extension ChatServer {
         }
         let slowmodeChanged = plan.settings.slowmode != settings.slowmode
         settings = plan.settings
-        var configuration = settings.roomConfiguration(accounts: plan.accounts)
+        var configuration = settings.roomConfiguration(accounts: plan.accounts, decoy: decoyVerifier)
         // /slowmode set at run time stays unless the configuration's value changed.
         if !slowmodeChanged { configuration.slowmodeSeconds = room.slowmodeSeconds }
-        room.configuration = configuration
+        room.reconfigure(configuration, now: now(), effects: &effects)
         if slowmodeChanged { room.applySlowmode(settings.slowmode, by: "configuration", effects: &effects) }
         connections.limits.maximumTotal = settings.maxConnections
         connections.limits.maximumPerAddress = settings.maxConnectionsPerAddress
+        connections.limits.acceptsPerSecond = settings.acceptsPerAddressPerSecond
         if let level = Logger.Level(rawValue: settings.logLevel) { logger.logLevel = level }
         applyEffects()
         for key in plan.needRestart {

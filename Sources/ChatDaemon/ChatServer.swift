@@ -27,6 +27,16 @@ public final class ChatServer: ReactorDelegate {
     var effects: [RoomEffect] = []
     var shuttingDown = false
     var graceTimer: TimerID? = nil
+    /// The member whose frame is being handled, to be told if what it did cannot be saved.
+    private var actingConnection: ConnectionID? = nil
+    /// Lines for the operator whose command is running, likewise.
+    private var operatorWarnings: [String]? = nil
+    /// Why the last save of the sanctions and topic failed, until one succeeds.
+    private(set) var unsavedState: String? = nil
+    private var refusals = RefusalLog()
+    private var passwordChecker: PasswordChecker! = nil
+    /// Checked for logins to unknown accounts, so they take as long as real ones.
+    let decoyVerifier: (any PasswordVerifier)?
 
     /// - Parameters:
     ///   - reloadSettings: reads the configuration again (file, then the same flags), for SIGHUP.
@@ -59,12 +69,15 @@ public final class ChatServer: ReactorDelegate {
         } else {
             stateStore = nil
         }
-        connections = ConnectionTable(limits: ConnectionLimits(maximumTotal: settings.maxConnections,
-                                                               maximumPerAddress: settings.maxConnectionsPerAddress,
-                                                               ipv6PrefixLength: settings.ipv6HostPrefix))
-        room = Room(configuration: settings.roomConfiguration(accounts: accounts),
+        var limits = ConnectionLimits(maximumTotal: settings.maxConnections, maximumPerAddress: settings.maxConnectionsPerAddress,
+                                      ipv6PrefixLength: settings.ipv6HostPrefix)
+        limits.acceptsPerSecond = settings.acceptsPerAddressPerSecond
+        connections = ConnectionTable(limits: limits)
+        decoyVerifier = CryptPasswordHash.decoy()
+        room = Room(configuration: settings.roomConfiguration(accounts: accounts, decoy: decoyVerifier),
                     sanctions: restored.sanctions, history: restored.history, topic: restored.topic)
         reactor.delegate = self
+        reactor.onLongTurn = { [unowned self] nanoseconds in loopStalled(nanoseconds) }
         for problem in restored.setAside {
             log(.error, "state-unreadable", problem, ["chat_reason": problem])
         }
@@ -75,6 +88,17 @@ public final class ChatServer: ReactorDelegate {
     public func start() throws(StartError) {
         signal(SIGPIPE, SIG_IGN)  // write errors come back as EPIPE instead of killing us
         do { try reactor.handleSignals([SIGINT, SIGTERM, SIGHUP]) } catch { throw .setup(error) }
+        // After the signals are blocked: threads inherit the mask, so they never take a
+        // SIGTERM meant for the loop's signalfd.
+        do {
+            passwordChecker = try PasswordChecker(workers: settings.passwordCheckWorkers, reactor: reactor) { [unowned self] id, matched in
+                room.passwordChecked(id, matched: matched, now: now(), effects: &effects)
+                applyEffects()
+            }
+        } catch {
+            throw .setup(error)
+        }
+
         let listeners = Listeners(reactor: reactor, log: { [unowned self] in log($0, $1, $2, $3) },
                                   warn: { [unowned self] in logger.warning("\($0)") })
         try listeners.openChat(configured: settings.listen)
@@ -98,8 +122,9 @@ public final class ChatServer: ReactorDelegate {
         supervisor.repeatEvery(nanoseconds: 1_000_000_000) { [weak self] in self?.everySecond() }
         supervisor.repeatEvery(nanoseconds: 5_000_000_000) { [weak self] in self?.saveHistoryIfChanged() }
         reactor.run()
+        passwordChecker.stop()
         saveHistoryIfChanged()
-        if let control { unlink(control.path) }
+        control?.socketFile.removeIfStillOurs()
         if let graceTimer { reactor.cancel(graceTimer) }
         // Every connection is gone, so any timer besides the repeating ones was leaked.
         let leaked = max(reactor.pendingTimerCount - supervisor.repeatingTimers, 0)
@@ -120,7 +145,8 @@ public final class ChatServer: ReactorDelegate {
         guard !shuttingDown else { return }
         room.tick(now: now(), effects: &effects)
         applyEffects()
-        supervisor.updateStatus(room: room)
+        logSuppressedRefusals()
+        supervisor.updateStatus(room: room, unsavedState: unsavedState != nil, longestTurn: reactor.longestTurnNanoseconds)
     }
 
     // MARK: ReactorDelegate
@@ -130,21 +156,37 @@ public final class ChatServer: ReactorDelegate {
         if let control, listener == control.listener { return control.accepted(connection) }
         guard let peer else { return reactor.close(connection, reason: "peer address unavailable") }
         let address = IPAddress(peer)
-        switch connections.open(connection, address: address, maximumFrameLength: settings.maxFrameBytes) {
+        switch connections.open(connection, address: address, maximumFrameLength: settings.maxFrameBytes, now: MonotonicClock.now()) {
         case .admitted:
             room.connectionOpened(ClientID(connection.rawValue), address: address, peer: peer.description, now: now(), effects: &effects)
             applyEffects()
         case .serverFull:
-            refuseAtLimit(connection, peer: peer, "The server is full (\(connections.limits.maximumTotal) connections); try again later.")
+            refuseAtLimit(connection, address: address, peer: peer, "The server is full (\(connections.limits.maximumTotal) connections); try again later.")
         case .addressFull:
-            refuseAtLimit(connection, peer: peer, "Too many connections from your address (the limit is \(connections.limits.maximumPerAddress)).")
+            refuseAtLimit(connection, address: address, peer: peer, "Too many connections from your address (the limit is \(connections.limits.maximumPerAddress)).")
+        case .tooFast:
+            refuseAtLimit(connection, address: address, peer: peer, "Your address is connecting too fast; wait a moment.")
         }
     }
 
-    private func refuseAtLimit(_ connection: ConnectionID, peer: SocketAddress, _ text: String) {
-        reactor.send(FrameEncoder.frame(text), to: connection)
-        reactor.close(connection, reason: "connection limit")
-        log(.warning, "connection-limit", "refused \(peer): \(text)", ["chat_peer": "\(peer)", "chat_reason": text])
+    /// A refusal costs one write and a close: no flush, no lingering, no descriptor held;
+    /// and one log line per host per interval, with a count for the rest.
+    private func refuseAtLimit(_ connection: ConnectionID, address: IPAddress, peer: SocketAddress, _ text: String) {
+        reactor.refuse(connection, notice: FrameEncoder.frame(text), reason: "connection limit")
+        let key = ConnectionLimits.key(address, ipv6PrefixLength: settings.ipv6HostPrefix)
+        if refusals.record(key, reason: text, now: MonotonicClock.now()) {
+            log(.warning, "connection-limit", "refused \(peer): \(text) (further refusals of \(key) are counted for 10 s)",
+                ["chat_peer": "\(peer)", "chat_reason": text])
+        }
+    }
+
+    private func logSuppressedRefusals() {
+        let now = MonotonicClock.now()
+        for ended in refusals.closeEnded(now: now) {
+            log(.warning, "connection-limit", "refused \(ended.suppressed) more connection(s) from \(ended.key) in the last 10 s: \(ended.reason)",
+                ["chat_address": "\(ended.key)", "chat_count": "\(ended.suppressed)", "chat_reason": ended.reason])
+        }
+        connections.limits.forgetIdle(now: now)
     }
 
     public func reactor(_ reactor: Reactor, received bytes: UnsafeRawBufferPointer, on connection: ConnectionID) {
@@ -154,6 +196,8 @@ public final class ChatServer: ReactorDelegate {
         }
         let client = ClientID(connection.rawValue)
         let time = now()
+        actingConnection = connection
+        defer { actingConnection = nil }
         do {
             try session.decoder.feed(bytes) { payload in
                 room.frameReceived(payload, from: client, now: time, effects: &effects)
@@ -194,13 +238,24 @@ public final class ChatServer: ReactorDelegate {
         log(.error, "accept-paused", "accepting paused briefly: \(error)", ["chat_reason": "\(error)"])
     }
 
+    /// A turn took long (a stall of the machine or of the loop): frames that queued up
+    /// meanwhile arrive together, and flood control must not count that against anyone.
+    private func loopStalled(_ nanoseconds: UInt64) {
+        room.loopStalled(nanoseconds: nanoseconds)
+        log(.warning, "loop-stalled", "one turn of the event loop took \(nanoseconds / 1_000_000) ms",
+            ["chat_duration_ms": "\(nanoseconds / 1_000_000)"])
+    }
+
     // MARK: For the control socket
 
     /// Runs a Room command for the operator.
     func runControl(_ command: String, arguments: String, actor: String) -> ControlOutcome {
+        operatorWarnings = []
+        defer { operatorWarnings = nil }
         let outcome = room.control(command, arguments: arguments, actor: actor, now: now(), effects: &effects)
         applyEffects()
-        return outcome
+        guard let warnings = operatorWarnings, !warnings.isEmpty else { return outcome }
+        return ControlOutcome(succeeded: false, lines: outcome.lines + warnings)
     }
 
     var connectionCount: Int { reactor.connectionCount }
@@ -227,19 +282,39 @@ public final class ChatServer: ReactorDelegate {
                 logger.log(record)
             case .durableStateChanged:
                 saveDurableState()
+            case let .verifyPassword(check):
+                passwordChecker.submit(check)
             }
             index += 1
         }
         effects.removeAll(keepingCapacity: true)
     }
 
+    /// Sanctions and the topic are on disk before the change is confirmed. When they
+    /// cannot be saved the change still holds in memory, whoever made it is told that a
+    /// restart would lose it, the status line says so, and the save is retried every few
+    /// seconds until it succeeds.
     private func saveDurableState() {
-        do { try stateStore?.saveDurable(room) } catch {
-            log(.error, "state-save-failed", error.description, ["chat_reason": error.description])
+        guard let stateStore else { return }
+        do {
+            try stateStore.saveDurable(room)
+            if let failure = unsavedState {
+                unsavedState = nil
+                log(.notice, "state-saved", "the state directory is writable again; sanctions and topic saved", ["chat_reason": failure])
+            }
+        } catch {
+            let first = unsavedState == nil
+            unsavedState = error.description
+            if first { log(.error, "state-save-failed", error.description, ["chat_reason": error.description]) }
+            let warning = Notice.notSaved(error.description)
+            if let actingConnection { reactor.send(FrameEncoder.frame(warning), to: actingConnection) }
+            operatorWarnings?.append(warning)
         }
     }
 
+    /// Every few seconds: the history if lines were relayed, and an unsaved change again.
     private func saveHistoryIfChanged() {
+        if unsavedState != nil { saveDurableState() }
         do { try stateStore?.saveHistoryIfChanged(room) } catch {
             log(.error, "state-save-failed", error.description, ["chat_reason": error.description])
         }

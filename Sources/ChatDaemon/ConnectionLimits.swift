@@ -4,9 +4,16 @@ import ChatCore
 /// /64 (one host's usual allocation: per-address counting would let one host open
 /// billions of "different" addresses).
 struct ConnectionLimits {
-    enum Key: Hashable {
+    enum Key: Hashable, CustomStringConvertible {
         case v4(UInt32)
         case v6Prefix(UInt64, UInt64)
+
+        var description: String {
+            switch self {
+            case let .v4(value): return "\(IPAddress.v4(value))"
+            case let .v6Prefix(high, low): return "\(IPAddress.v6(high, low))"
+            }
+        }
     }
 
     var maximumTotal: Int
@@ -33,16 +40,44 @@ struct ConnectionLimits {
         }
     }
 
-    enum Verdict: Equatable { case admitted, serverFull, addressFull }
+    enum Verdict: Equatable { case admitted, serverFull, addressFull, tooFast }
 
-    mutating func admit(_ address: IPAddress) -> Verdict {
+    /// New connections a host may open a second, on average, in bursts of twice that;
+    /// 0 is no limit. Refusing the rest before they hold a place keeps a connect loop from
+    /// costing the loop more than a refusal.
+    var acceptsPerSecond: Double = 0
+    private var acceptBuckets: [Key: (tokens: Double, updated: UInt64)] = [:]
+
+    mutating func admit(_ address: IPAddress, now: UInt64 = 0) -> Verdict {
         if total >= maximumTotal { return .serverFull }
         let key = Self.key(address, ipv6PrefixLength: ipv6PrefixLength)
+        if acceptsPerSecond > 0 {
+            let burst = acceptsPerSecond * 2
+            var bucket = acceptBuckets[key] ?? (burst, now)
+            if now > bucket.updated {
+                bucket.tokens = min(burst, bucket.tokens + Double(now - bucket.updated) / 1e9 * acceptsPerSecond)
+                bucket.updated = now
+            }
+            guard bucket.tokens >= 1 else {
+                acceptBuckets[key] = bucket
+                return .tooFast
+            }
+            bucket.tokens -= 1
+            acceptBuckets[key] = bucket
+        }
         let count = perAddress[key, default: 0]
         if count >= maximumPerAddress { return .addressFull }
         perAddress[key] = count + 1
         total += 1
         return .admitted
+    }
+
+    /// Forgets hosts whose accept budget has refilled, so the table stays small.
+    mutating func forgetIdle(now: UInt64) {
+        let burst = acceptsPerSecond * 2
+        acceptBuckets = acceptBuckets.filter { _, bucket in
+            bucket.tokens + Double(now > bucket.updated ? now - bucket.updated : 0) / 1e9 * acceptsPerSecond < burst
+        }
     }
 
     mutating func release(_ address: IPAddress) {

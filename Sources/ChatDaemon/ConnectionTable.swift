@@ -30,8 +30,8 @@ struct ConnectionTable {
     }
 
     /// Admits a new connection within the limits, or says which limit refused it.
-    mutating func open(_ connection: ConnectionID, address: IPAddress, maximumFrameLength: Int) -> ConnectionLimits.Verdict {
-        let verdict = limits.admit(address)
+    mutating func open(_ connection: ConnectionID, address: IPAddress, maximumFrameLength: Int, now: UInt64 = 0) -> ConnectionLimits.Verdict {
+        let verdict = limits.admit(address, now: now)
         if verdict == .admitted { sessions[connection] = Session(maximumFrameLength: maximumFrameLength, address: address) }
         return verdict
     }

@@ -27,9 +27,10 @@ enum ControlCommands {
         case "stats":
             let stats: [(String, Int)] = [
                 ("bans", room.banCount), ("connections", server.connectionCount), ("history_lines", room.history.count),
+                ("longest_turn_ms", Int(server.reactor.longestTurnNanoseconds / 1_000_000)),
                 ("members", room.memberCount), ("messages_relayed", Int(clamping: room.relayedMessageCount)),
                 ("mutes", room.mutes.count), ("slowmode_seconds", room.slowmodeSeconds ?? 0),
-                ("uptime_seconds", Int(server.uptimeSeconds)),
+                ("state_unsaved", server.unsavedState == nil ? 0 : 1), ("uptime_seconds", Int(server.uptimeSeconds)),
             ]
             if json { return encode(.object(Dictionary(uniqueKeysWithValues: stats.map { ($0.0, JSON.int($0.1)) }).merging(["ok": true]) { $1 })) }
             return stats.map { "\($0.0): \($0.1)" }.joined(separator: "\n")

@@ -20,15 +20,17 @@ final class ControlServer {
     private let answer: (_ request: String, _ actor: String) -> String
     private let log: (_ level: Logger.Level, _ event: String, _ message: String, _ fields: [String: String]) -> Void
     let listener: ListenerID
-    let path: String
+    /// Removed at stop only if still ours (`UnixSocketFile.removeIfStillOurs`).
+    let socketFile: UnixSocketFile
+    var path: String { socketFile.path }
     private var sessions: [ConnectionID: Session] = [:]
 
-    init(reactor: Reactor, listener: ListenerID, path: String, access: ControlAccess,
+    init(reactor: Reactor, listener: ListenerID, path socketFile: UnixSocketFile, access: ControlAccess,
          answer: @escaping (String, String) -> String,
          log: @escaping (Logger.Level, String, String, [String: String]) -> Void) {
         self.reactor = reactor
         self.listener = listener
-        self.path = path
+        self.socketFile = socketFile
         self.access = access
         self.answer = answer
         self.log = log

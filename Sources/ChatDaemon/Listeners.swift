@@ -41,19 +41,30 @@ struct Listeners {
     }
 
     /// The control socket, at its configured path or `$RUNTIME_DIRECTORY/control`; nil
-    /// when there is none.
-    func openControl(path configured: String?, group: String?, environment: [String: String]) throws(StartError) -> (ListenerID, String)? {
+    /// when there is none. One daemon per control socket: if something answers on the
+    /// path already, starting is a configuration error (two daemons would fight over it,
+    /// and chatroomctl would reach whichever bound last); a stale file is replaced.
+    func openControl(path configured: String?, group: String?, environment: [String: String]) throws(StartError) -> (ListenerID, UnixSocketFile)? {
         let path = configured ?? environment["RUNTIME_DIRECTORY"].map { String($0.split(separator: ":").first ?? "") + "/control" }
         guard let path, path != "none" else { return nil }
+        let fd: Int32
+        let file: UnixSocketFile
         do {
-            let fd = try Socket.listenUnix(path: path, mode: group == nil ? 0o600 : 0o660)
-            if let group, let entry = getgrnam(group) {
-                _ = chown(path, UInt32.max, entry.pointee.gr_gid)  // -1 keeps the owner
-            }
+            (fd, file) = try Socket.listenUnix(path: path, mode: group == nil ? 0o600 : 0o660)
+        } catch where error.errno == EADDRINUSE {
+            throw .controlSocketInUse(path: path)
+        } catch {
+            throw .listen(path, error)
+        }
+        if let group, let entry = getgrnam(group) {
+            _ = chown(path, UInt32.max, entry.pointee.gr_gid)  // -1 keeps the owner
+        }
+        do {
             let listener = try reactor.addListener(fd: fd)
             log(.info, "control-listen", "control socket at \(path)", ["chat_address": path])
-            return (listener, path)
+            return (listener, file)
         } catch {
+            file.removeIfStillOurs()
             throw .setup(error)
         }
     }

@@ -18,6 +18,15 @@ public struct CryptPasswordHash: PasswordVerifier, Equatable {
     public var isLegacy: Bool { false }
     public var fingerprint: String { encoded }
 
+    /// A hash of a random password nobody knows, made at start: logins to unknown
+    /// accounts are checked against it so that they cost as much as real ones and timing
+    /// does not tell which account names exist.
+    public static func decoy() -> CryptPasswordHash? {
+        var generator = SystemRandomNumberGenerator()
+        let secret = (0..<32).map { _ in String(UInt8.random(in: 33...126, using: &generator), radix: 16) }.joined()
+        return make(password: secret)
+    }
+
     /// A new yescrypt hash, the default of `mkpasswd` and Debian's `/etc/shadow`.
     public static func make(password: String) -> CryptPasswordHash? {
         var buffer = [CChar](repeating: 0, count: 512)

@@ -45,7 +45,7 @@ struct Reloader {
 
 extension Settings {
     /// The Room's part of the settings.
-    func roomConfiguration(accounts: [String: any PasswordVerifier]) -> Room.Configuration {
+    func roomConfiguration(accounts: [String: any PasswordVerifier], decoy: (any PasswordVerifier)?) -> Room.Configuration {
         Room.Configuration(accounts: accounts,
                            logMessageBodies: Logger.Level(rawValue: logLevel).map { $0 <= .debug } ?? false,
                            historyLimit: historyLines,
@@ -54,6 +54,9 @@ extension Settings {
                            handshakeTimeoutSeconds: handshakeTimeout,
                            slowmodeSeconds: slowmode,
                            maximumLineBytes: maxFrameBytes,
+                           joinsPerAddressPerMinute: joinsPerAddressPerMinute, ipv6HostPrefix: ipv6HostPrefix,
+                           presenceRate: presenceRate, presenceBurst: presenceBurst, decoyVerifier: decoy,
+                           passwordChecksPerAddress: passwordChecksPerAddress, passwordChecksInFlight: passwordChecksInFlight,
                            nicknameRules: NicknameProfile.standard)
     }
 }

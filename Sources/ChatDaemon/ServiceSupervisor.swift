@@ -24,10 +24,13 @@ final class ServiceSupervisor {
         self.logger = logger
     }
 
-    /// `12 members online, 3.5 msg/s relayed, 1 active ban`
-    static func statusLine(members: Int, bans: Int, rate: Double) -> String {
+    /// `12 members online, 3.5 msg/s relayed, 1 active ban`, and a warning while changes
+    /// to the sanctions or topic are not on disk.
+    static func statusLine(members: Int, bans: Int, rate: Double, unsavedState: Bool = false, longestTurn: UInt64 = 0) -> String {
         let tenths = Int((rate * 10).rounded())
         return "\(members) member\(members == 1 ? "" : "s") online, \(tenths / 10).\(tenths % 10) msg/s relayed, \(bans) active ban\(bans == 1 ? "" : "s")"
+            + ", longest turn \(longestTurn / 1_000_000) ms"
+            + (unsavedState ? "; STATE NOT SAVED (see the log)" : "")
     }
 
     /// READY=1 with the first status line, then the watchdog.
@@ -40,14 +43,14 @@ final class ServiceSupervisor {
     }
 
     /// Called every second: a new status line when the text changed.
-    func updateStatus(room: Room) {
+    func updateStatus(room: Room, unsavedState: Bool, longestTurn: UInt64) {
         let now = MonotonicClock.now()
         let relayed = room.relayedMessageCount
         let seconds = Double(now - lastStatusTime) / 1e9
         let rate = seconds > 0 ? Double(relayed &- lastRelayedCount) / seconds : 0
         lastRelayedCount = relayed
         lastStatusTime = now
-        let status = Self.statusLine(members: room.memberCount, bans: room.banCount, rate: rate)
+        let status = Self.statusLine(members: room.memberCount, bans: room.banCount, rate: rate, unsavedState: unsavedState, longestTurn: longestTurn)
         if status != lastStatus {
             lastStatus = status
             notifier.status(status)

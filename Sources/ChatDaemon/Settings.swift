@@ -1,7 +1,6 @@
 import ChatCore
 import ChatProtocol
 import Glibc
-import NicknameProfile
 import Reactor
 
 /// Every setting of the daemon, with its default. Filled from the defaults, then the
@@ -24,14 +23,21 @@ public struct Settings: Equatable, Sendable {
     public var floodBurst = 20
     public var floodDisconnectAfter = 100
     public var handshakeTimeout = 10.0
+    public var joinsPerAddressPerMinute = 30
+    public var presenceRate = 2.0
+    public var presenceBurst = 10
     public var maxFrameBytes = 64 * 1024
     public var maxSendQueueBytes = 4 << 20
     public var maxConnections = 10_000
     public var maxConnectionsPerAddress = 32
+    public var acceptsPerAddressPerSecond = 20.0
     public var ipv6HostPrefix = 64
     public var controlSocket: String? = nil
     public var controlGroup: String? = nil
     public var shutdownGrace = 3.0
+    public var passwordCheckWorkers = 2
+    public var passwordChecksPerAddress = 2
+    public var passwordChecksInFlight = 32
 
     public init() {}
 
@@ -40,169 +46,6 @@ public struct Settings: Equatable, Sendable {
         public var description: String { message }
         public init(message: String) { self.message = message }
     }
-
-    /// One option: its key (the long flag and the file's key), the help text, whether it may
-    /// repeat, whether a reload can change it, where its value is kept and how to apply a
-    /// value. The flags, the file, the reload's diff and its restart-only keys all come from
-    /// this one table.
-    public struct Option: Sendable {
-        public let key: String
-        public let valueName: String
-        public let help: String
-        public let repeats: Bool
-        public let reloadable: Bool
-        let apply: @Sendable (String, inout Settings) throws(Invalid) -> Void
-        /// Whether two settings differ in this key; nil when another key reports the same
-        /// value (`admin-password-hash` sets the account `admin`).
-        let differs: (@Sendable (Settings, Settings) -> Bool)?
-        /// Copies this key's value from `source` into `target`.
-        let copy: @Sendable (Settings, inout Settings) -> Void
-
-        init<Value: Equatable>(key: String, valueName: String, help: String, repeats: Bool, reloadable: Bool,
-                               stores field: WritableKeyPath<Settings, Value>, reportedAs alias: Bool = false,
-                               apply: @escaping @Sendable (String, inout Settings) throws(Invalid) -> Void) {
-            self.key = key
-            self.valueName = valueName
-            self.help = help
-            self.repeats = repeats
-            self.reloadable = reloadable
-            self.apply = apply
-            nonisolated(unsafe) let field = field
-            if alias {
-                differs = nil
-            } else {
-                differs = { (a: Settings, b: Settings) -> Bool in a[keyPath: field] != b[keyPath: field] }
-            }
-            copy = { (source: Settings, target: inout Settings) in target[keyPath: field] = source[keyPath: field] }
-        }
-    }
-
-    public static let options: [Option] = [
-        Option(key: "listen", valueName: "ADDRESS:PORT",
-               help: "Address and port to listen on; repeat for several. [::]:PORT is dual-stack, port 0 picks a free port. Default [::]:12000. Ignored when systemd passes sockets.",
-               repeats: true, reloadable: false, stores: \.listen) { value, settings throws(Invalid) in
-            do { _ = try SocketAddress(parsing: value) } catch { throw Invalid(message: "\(error)") }
-            settings.listen.append(value)
-        },
-        Option(key: "admin", valueName: "NAME HASH",
-               help: "An admin account: its name and password hash ('chatroomd hash-password' makes one; 'file:PATH' or 'credential:NAME' reads it). Repeat for several. The seed's admin:<password> login uses the account 'admin'.",
-               repeats: true, reloadable: true, stores: \.admins) { value, settings throws(Invalid) in
-            let parts = value.split(whereSeparator: \.isWhitespace).map(String.init)
-            guard parts.count == 2 else { throw Invalid(message: "expected 'NAME HASH', got '\(value)'") }
-            guard NicknameProfile.standard.problem(with: parts[0]) == nil else { throw Invalid(message: "invalid account name '\(parts[0])'") }
-            guard settings.admins[parts[0]] == nil else { throw Invalid(message: "account '\(parts[0])' is defined twice") }
-            try checkHashSyntax(parts[1], account: parts[0])
-            settings.admins[parts[0]] = parts[1]
-        },
-        Option(key: "admin-password-hash", valueName: "HASH",
-               help: "The password hash of the account 'admin' (also $CHATROOMD_ADMIN_PASSWORD_HASH). Without any admin account, admin login is refused.",
-               repeats: false, reloadable: true, stores: \.admins, reportedAs: true) { value, settings throws(Invalid) in
-            guard settings.admins["admin"] == nil else { throw Invalid(message: "account 'admin' is defined twice") }
-            try checkHashSyntax(value, account: "admin")
-            settings.admins["admin"] = value
-        },
-        Option(key: "admin-password-hash-file", valueName: "PATH",
-               help: "File holding the password hash of the account 'admin'; re-read on reload. Under systemd the credential 'admin-password-hash' is used when no other source is given.",
-               repeats: false, reloadable: true, stores: \.adminPasswordHashFile) { value, settings throws(Invalid) in
-            settings.adminPasswordHashFile = value
-        },
-        Option(key: "state-directory", valueName: "PATH",
-               help: "Where sanctions and history are kept across restarts. Default $STATE_DIRECTORY (systemd's StateDirectory=); without either, state lives in memory only.",
-               repeats: false, reloadable: false, stores: \.stateDirectory) { value, settings throws(Invalid) in
-            settings.stateDirectory = value
-        },
-        Option(key: "log-level", valueName: "LEVEL",
-               help: "trace, debug, info, notice, warning, error or critical. Chat message bodies are logged only at debug. Default info.",
-               repeats: false, reloadable: true, stores: \.logLevel) { value, settings throws(Invalid) in
-            guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(value) else {
-                throw Invalid(message: "log-level must be one of trace, debug, info, notice, warning, error, critical")
-            }
-            settings.logLevel = value
-        },
-        Option(key: "log-target", valueName: "TARGET",
-               help: "auto (the journal when stderr is connected to it, else stderr), journal, or stderr. Default auto.",
-               repeats: false, reloadable: false, stores: \.logTarget) { value, settings throws(Invalid) in
-            guard ["auto", "journal", "stderr"].contains(value) else { throw Invalid(message: "log-target must be auto, journal or stderr") }
-            settings.logTarget = value
-        },
-        Option(key: "history-lines", valueName: "N",
-               help: "Chat lines replayed to a member who joins; 0 disables history. Default 50.",
-               repeats: false, reloadable: true, stores: \.historyLines) { value, settings throws(Invalid) in
-            settings.historyLines = try integer(value, "history-lines", 0...10_000)
-        },
-        Option(key: "slowmode", valueName: "SECONDS|off",
-               help: "Slowmode at start: each non-admin member may send one message per this many seconds. Default off. /slowmode changes it at run time.",
-               repeats: false, reloadable: true, stores: \.slowmode) { value, settings throws(Invalid) in
-            if value == "off" || value == "0" { settings.slowmode = nil; return }
-            guard let seconds = SanctionDuration.parse(value), seconds <= 86_400 else {
-                throw Invalid(message: "slowmode must be off or a duration up to one day, like 10 or 30s")
-            }
-            settings.slowmode = Int(seconds)
-        },
-        Option(key: "flood-rate", valueName: "PER-SECOND|off",
-               help: "Flood control: messages a second a member may send on average; off disables flood control (for trusted rooms and benchmarks). Default 10.",
-               repeats: false, reloadable: true, stores: \.floodRate) { value, settings throws(Invalid) in
-            if value == "off" { settings.floodRate = 0; return }
-            settings.floodRate = try number(value, "flood-rate", 0.01...1_000_000)
-        },
-        Option(key: "flood-burst", valueName: "N",
-               help: "Flood control: messages a member may send at once before the rate applies. Default 20.",
-               repeats: false, reloadable: true, stores: \.floodBurst) { value, settings throws(Invalid) in
-            settings.floodBurst = try integer(value, "flood-burst", 1...100_000)
-        },
-        Option(key: "flood-disconnect-after", valueName: "N",
-               help: "Refused messages in a row after which a flooding member is disconnected. Default 100.",
-               repeats: false, reloadable: true, stores: \.floodDisconnectAfter) { value, settings throws(Invalid) in
-            settings.floodDisconnectAfter = try integer(value, "flood-disconnect-after", 1...1_000_000)
-        },
-        Option(key: "handshake-timeout", valueName: "SECONDS",
-               help: "A connection that has not joined within this time is closed. Default 10.",
-               repeats: false, reloadable: true, stores: \.handshakeTimeout) { value, settings throws(Invalid) in
-            settings.handshakeTimeout = try number(value, "handshake-timeout", 0.1...3600)
-        },
-        Option(key: "max-frame-bytes", valueName: "BYTES",
-               help: "Largest frame payload accepted; a header claiming more is refused before its payload is read. Default 65536.",
-               repeats: false, reloadable: true, stores: \.maxFrameBytes) { value, settings throws(Invalid) in
-            settings.maxFrameBytes = try integer(value, "max-frame-bytes", 64...(16 << 20))
-        },
-        Option(key: "max-send-queue-bytes", valueName: "BYTES",
-               help: "A connection that cannot take its output while more than this is waiting is disconnected (\"send queue exceeded\"); checked after each turn's writes, with twice this as the hard stop. Default 4194304.",
-               repeats: false, reloadable: false, stores: \.maxSendQueueBytes) { value, settings throws(Invalid) in
-            settings.maxSendQueueBytes = try integer(value, "max-send-queue-bytes", 4096...(1 << 30))
-        },
-        Option(key: "max-connections", valueName: "N",
-               help: "Connections held at once; beyond it a new connection gets one frame saying so and is closed. Default 10000.",
-               repeats: false, reloadable: true, stores: \.maxConnections) { value, settings throws(Invalid) in
-            settings.maxConnections = try integer(value, "max-connections", 1...10_000_000)
-        },
-        Option(key: "max-connections-per-address", valueName: "N",
-               help: "Connections from one IPv4 address or one IPv6 /64 at once. Default 32.",
-               repeats: false, reloadable: true, stores: \.maxConnectionsPerAddress) { value, settings throws(Invalid) in
-            settings.maxConnectionsPerAddress = try integer(value, "max-connections-per-address", 1...10_000_000)
-        },
-        Option(key: "ipv6-host-prefix", valueName: "BITS",
-               help: "For max-connections-per-address, IPv6 addresses that share this many leading bits count as one host. Default 64 (one host's usual allocation).",
-               repeats: false, reloadable: false, stores: \.ipv6HostPrefix) { value, settings throws(Invalid) in
-            settings.ipv6HostPrefix = try integer(value, "ipv6-host-prefix", 32...128)
-        },
-        Option(key: "control-socket", valueName: "PATH",
-               help: "The local control socket for chatroomctl. Default $RUNTIME_DIRECTORY/control under systemd, else none; 'none' disables it.",
-               repeats: false, reloadable: false, stores: \.controlSocket) { value, settings throws(Invalid) in
-            guard value == "none" || value.hasPrefix("/") else { throw Invalid(message: "control-socket must be an absolute path or none") }
-            settings.controlSocket = value
-        },
-        Option(key: "control-group", valueName: "GROUP",
-               help: "Besides root (and the daemon's own user), members of this group may use the control socket (its mode and group are set when it opens, so a change needs a restart).",
-               repeats: false, reloadable: false, stores: \.controlGroup) { value, settings throws(Invalid) in
-            guard getgrnam(value) != nil else { throw Invalid(message: "control-group: no group called '\(value)'") }
-            settings.controlGroup = value
-        },
-        Option(key: "shutdown-grace", valueName: "SECONDS",
-               help: "Time allowed for flushing the shutdown notice before connections are dropped. Default 3.",
-               repeats: false, reloadable: true, stores: \.shutdownGrace) { value, settings throws(Invalid) in
-            settings.shutdownGrace = try number(value, "shutdown-grace", 0...600)
-        },
-    ]
 
     public static func option(_ key: String) -> Option? { options.first { $0.key == key } }
 
@@ -326,22 +169,6 @@ public struct Settings: Equatable, Sendable {
         var result = self
         for option in Self.options where !option.reloadable { option.copy(running, &result) }
         return result
-    }
-
-    // MARK: Value parsing
-
-    static func integer(_ text: String, _ key: String, _ range: ClosedRange<Int>) throws(Invalid) -> Int {
-        guard let value = Int(text), range.contains(value) else {
-            throw Invalid(message: "\(key) must be a whole number from \(range.lowerBound) to \(range.upperBound), got '\(text)'")
-        }
-        return value
-    }
-
-    static func number(_ text: String, _ key: String, _ range: ClosedRange<Double>) throws(Invalid) -> Double {
-        guard let value = Double(text), value.isFinite, range.contains(value) else {
-            throw Invalid(message: "\(key) must be a number from \(range.lowerBound) to \(range.upperBound), got '\(text)'")
-        }
-        return value
     }
 
     /// An inline hash must parse now; `file:` and `credential:` references are read when

@@ -8,7 +8,10 @@ import Glibc
 ///
 /// A file that cannot be parsed at start is renamed aside (`NAME.corrupt-<time>`) and
 /// reported, never overwritten, so an operator can recover it; the daemon then starts
-/// without it. A leftover `NAME.tmp` (a crash between write and rename) is ignored.
+/// without it. A file with some bad entries (a time out of range, an unknown kind; see
+/// `StateFiles`) loads its good ones; each bad one is reported with the file and its
+/// index, the file as it was is copied aside the same way, and the file is rewritten with
+/// the good ones. A leftover `NAME.tmp` (a crash between write and rename) is ignored.
 final class StateStore {
     let directory: String
     /// `Room.relayedMessageCount` when the history was last saved.
@@ -36,11 +39,14 @@ final class StateStore {
     /// The issue-3 format: one banned address per line.
     var legacyBansPath: String { directory + "/bans" }
 
+    /// Bad entries reported one by one up to this many per file, then counted.
+    static let reportedEntriesPerFile = 20
+
     func load() -> Loaded {
         var loaded = Loaded()
         let hadSanctionsFile = access(sanctionsPath, F_OK) == 0
-        if let file: SanctionsFile = decode(sanctionsPath, into: &loaded) {
-            loaded.sanctions = file.sanctions.compactMap(\.sanction)
+        if let contents = read(sanctionsPath, StateFiles.sanctions, rewrite: StateFiles.encode(sanctions:), into: &loaded) {
+            loaded.sanctions = contents.entries
         } else if !hadSanctionsFile, let bytes = try? DurableFile.read(legacyBansPath) {
             // Only before the first save: once sanctions.json exists, the old list is stale.
             for line in String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline) {
@@ -49,11 +55,11 @@ final class StateStore {
                 loaded.sanctions.append(Sanction(kind: .ban, range: range, setBy: "restored", setAt: 0))
             }
         }
-        if let file: HistoryFile = decode(historyPath, into: &loaded) {
-            loaded.history = file.lines.compactMap(\.entry)
+        if let contents = read(historyPath, StateFiles.history, rewrite: StateFiles.encode(history:), into: &loaded) {
+            loaded.history = contents.entries
         }
-        if let file: RoomFile = decode(roomPath, into: &loaded) {
-            loaded.topic = file.topic.map { Topic(text: $0.text, setBy: $0.setBy, setAt: $0.setAt) }
+        if let contents = read(roomPath, StateFiles.room, rewrite: { try StateFiles.encode(topic: $0.first) }, into: &loaded) {
+            loaded.topic = contents.entries.first
         }
         return loaded
     }
@@ -62,7 +68,7 @@ final class StateStore {
     /// have purged.
     func saveDurable(_ room: Room) throws(Problem) {
         try save(sanctions: room.sanctions)
-        try write(RoomFile(version: 1, topic: room.topic.map { TopicRecord(text: $0.text, setBy: $0.setBy, setAt: $0.setAt) }), to: roomPath)
+        try write({ try StateFiles.encode(topic: room.topic) }, to: roomPath)
         try save(history: room.history.entries)
         savedHistoryCount = room.relayedMessageCount
     }
@@ -75,119 +81,69 @@ final class StateStore {
     }
 
     func save(sanctions: [Sanction]) throws(Problem) {
-        try write(SanctionsFile(version: 1, sanctions: sanctions.map(SanctionRecord.init)), to: sanctionsPath)
+        try write({ try StateFiles.encode(sanctions: sanctions) }, to: sanctionsPath)
     }
 
     func save(history: [History.Entry]) throws(Problem) {
-        try write(HistoryFile(version: 1, lines: history.map(HistoryRecord.init)), to: historyPath)
+        try write({ try StateFiles.encode(history: history) }, to: historyPath)
     }
 
-    private func write<T: Encodable>(_ value: T, to path: String) throws(Problem) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data: Data
-        do { data = try encoder.encode(value) } catch { throw Problem(description: "cannot encode \(path): \(error)") }
-        do { try DurableFile.replace(path, with: Array(data) + [0x0A]) } catch { throw Problem(description: error.description) }
+    private func write(_ encode: () throws -> [UInt8], to path: String) throws(Problem) {
+        let bytes: [UInt8]
+        do { bytes = try encode() } catch { throw Problem(description: "cannot encode \(path): \(error)") }
+        do { try DurableFile.replace(path, with: bytes) } catch { throw Problem(description: error.description) }
     }
 
-    private func decode<T: Decodable>(_ path: String, into loaded: inout Loaded) -> T? {
+    /// The file's good entries, or nil when it is absent or unreadable as a whole (then
+    /// renamed aside). Bad entries are reported in `loaded.setAside`; once the original is
+    /// copied aside the file is rewritten with the good ones, so the next start neither
+    /// reports them again nor makes another copy.
+    private func read<Entry>(_ path: String, _ parse: ([UInt8]) throws(StateFiles.Unreadable) -> StateFiles.Contents<Entry>,
+                             rewrite: ([Entry]) throws -> [UInt8],
+                             into loaded: inout Loaded) -> StateFiles.Contents<Entry>? {
         let bytes: [UInt8]?
         do { bytes = try DurableFile.read(path) } catch {
             loaded.setAside.append(error.description)
             return nil
         }
         guard let bytes else { return nil }
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(bytes))
-        } catch {
-            var aside = path + ".corrupt-\(Int(Date().timeIntervalSince1970))"
-            // Never replace an earlier copy (a restart loop can hit the same second).
-            var attempt = 1
-            while access(aside, F_OK) == 0 {
-                attempt += 1
-                aside = path + ".corrupt-\(Int(Date().timeIntervalSince1970))-\(attempt)"
-            }
+        let contents: StateFiles.Contents<Entry>
+        do { contents = try parse(bytes) } catch {
+            let aside = Self.asideName(path)
             let moved = rename(path, aside) == 0
-            loaded.setAside.append("\(path) is unreadable (\(Self.describe(error))); " +
+            loaded.setAside.append("\(path) is unreadable (\(error.description)); " +
                                    (moved ? "kept aside as \(aside)" : "could not move it aside: \(String(cString: strerror(errno)))"))
             return nil
         }
-    }
-
-    private static func describe(_ error: Error) -> String {
-        if let error = error as? DecodingError {
-            switch error {
-            case let .dataCorrupted(context): return context.debugDescription
-            case let .keyNotFound(key, _): return "missing \(key.stringValue)"
-            case let .typeMismatch(_, context), let .valueNotFound(_, context): return context.debugDescription
-            @unknown default: return "\(error)"
-            }
+        guard !contents.rejected.isEmpty else { return contents }
+        for problem in contents.rejected.prefix(Self.reportedEntriesPerFile) {
+            loaded.setAside.append("\(path): \(problem); entry set aside")
         }
-        return "\(error)"
-    }
-}
-
-// MARK: On-disk format (version 1)
-
-private struct SanctionsFile: Codable {
-    var version: Int
-    var sanctions: [SanctionRecord]
-}
-
-private struct SanctionRecord: Codable {
-    var kind: String
-    var range: String
-    var nick: String?
-    var reason: String?
-    var setBy: String
-    var setAt: Int64
-    var expiresAt: Int64?
-
-    init(_ sanction: Sanction) {
-        kind = sanction.kind.rawValue
-        range = "\(sanction.range.network)/\(sanction.range.prefixLength)"
-        nick = sanction.nick
-        reason = sanction.reason
-        setBy = sanction.setBy
-        setAt = sanction.setAt
-        expiresAt = sanction.expiresAt
+        let unreported = contents.rejected.count - Self.reportedEntriesPerFile
+        if unreported > 0 { loaded.setAside.append("\(path): \(unreported) more bad entries set aside") }
+        let copy = Self.asideName(path)
+        var kept = "kept a copy of the file as it was as \(copy)"
+        do {
+            try DurableFile.replace(copy, with: bytes)
+            do { try DurableFile.replace(path, with: try rewrite(contents.entries)) } catch {
+                kept += " (could not rewrite \(path) without them: \(error))"
+            }
+        } catch {
+            kept = "could not keep a copy: \(error.description)"
+        }
+        loaded.setAside.append("\(path): \(contents.rejected.count) bad entr\(contents.rejected.count == 1 ? "y" : "ies") set aside, " +
+                               "\(contents.entries.count) loaded; \(kept)")
+        return contents
     }
 
-    var sanction: Sanction? {
-        guard let kind = Sanction.Kind(rawValue: kind), let range = IPRange(parsing: range) else { return nil }
-        return Sanction(kind: kind, range: range, nick: nick, reason: reason, setBy: setBy, setAt: setAt, expiresAt: expiresAt)
-    }
-}
-
-private struct RoomFile: Codable {
-    var version: Int
-    var topic: TopicRecord?
-}
-
-private struct TopicRecord: Codable {
-    var text: String
-    var setBy: String
-    var setAt: Int64
-}
-
-private struct HistoryFile: Codable {
-    var version: Int
-    var lines: [HistoryRecord]
-}
-
-private struct HistoryRecord: Codable {
-    var time: Int64
-    var text: String
-    var address: String
-
-    init(_ entry: History.Entry) {
-        time = entry.unixSeconds
-        text = entry.text
-        address = "\(entry.address)"
-    }
-
-    var entry: History.Entry? {
-        guard let address = IPAddress(parsing: address) else { return nil }
-        return History.Entry(unixSeconds: time, text: text, address: address)
+    /// `PATH.corrupt-<time>`, never an existing name (a restart loop can hit the same second).
+    private static func asideName(_ path: String) -> String {
+        var aside = path + ".corrupt-\(Int(Date().timeIntervalSince1970))"
+        var attempt = 1
+        while access(aside, F_OK) == 0 {
+            attempt += 1
+            aside = path + ".corrupt-\(Int(Date().timeIntervalSince1970))-\(attempt)"
+        }
+        return aside
     }
 }

@@ -68,6 +68,7 @@ public final class Reactor {
         static let kindShift: UInt64 = 62
         static let listener: UInt64 = 1 << 62
         static let signal: UInt64 = 2 << 62
+        static let watcher: UInt64 = 3 << 62
     }
 
     public let configuration: Configuration
@@ -89,6 +90,14 @@ public final class Reactor {
     @exclusivity(unchecked) private var closeList: [Int] = []
     private var running = false
     public private(set) var connectionCount = 0
+    /// Descriptors of the caller's (an eventfd, a client library's socket) whose
+    /// readiness runs a handler in the loop.
+    private var watchers: [() -> Void] = []
+    /// The longest turn's work since start (dispatch, timers, closes and flushes; the wait
+    /// excluded), and the handler told of any turn that took longer than `longTurnNanoseconds`.
+    public private(set) var longestTurnNanoseconds: UInt64 = 0
+    public var longTurnNanoseconds: UInt64 = 250_000_000
+    public var onLongTurn: ((UInt64) -> Void)?
 
     private let readBuffer: UnsafeMutableRawBufferPointer
     // IOV_MAX: a member that fell behind by a whole turn of broadcasts gets them in one writev.
@@ -193,6 +202,23 @@ public final class Reactor {
         scheduleFlush(index)
     }
 
+    /// Refuses a connection cheaply: one non-blocking attempt to write `notice` (a fresh
+    /// socket's buffer takes a short frame whole), then the descriptor is closed at the end
+    /// of the turn, with no flush and no lingering for the peer's EOF. For connections
+    /// refused at a limit, which must not hold descriptors the limit is protecting.
+    public func refuse(_ connection: ConnectionID, notice: SharedBytes, reason: String) {
+        guard let index = openSlot(connection) else { return }
+        let fd = slots[index].fd
+        _ = notice.withUnsafeBytes { bytes in
+            SystemCall.retryingInterrupts { Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        }
+        // Closing with unread input sends a reset, which can destroy the notice before the
+        // peer reads it: take what has already arrived (a greeting, typically) first.
+        _ = SystemCall.retryingInterrupts { Glibc.recv(fd, readBuffer.baseAddress, readBuffer.count, Int32(MSG_DONTWAIT)) }
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+        abort(index, .requested(reason))
+    }
+
     /// Drops every connection at once, without flushing: the last step of a shutdown
     /// whose grace period ran out.
     public func abortAll(reason: String) {
@@ -212,6 +238,13 @@ public final class Reactor {
         return slots[index].queue.queuedBytes
     }
 
+    /// Runs `handler` in the loop whenever `fd` is readable (level-triggered: the handler
+    /// must drain it). The descriptor stays the caller's to close.
+    public func watchReadable(fd: Int32, _ handler: @escaping () -> Void) throws(SystemCallError) {
+        try control(EPOLL_CTL_ADD, fd, CLINUX_EPOLLIN, Token.watcher | UInt64(watchers.count))
+        watchers.append(handler)
+    }
+
     // MARK: The loop
 
     public func run() {
@@ -225,12 +258,16 @@ public final class Reactor {
     /// One turn: wait, dispatch, timers, closes, flushes.
     public func runOnce(maximumWaitNanoseconds: UInt64? = nil) {
         let ready = waitForEvents(maximumWaitNanoseconds: maximumWaitNanoseconds)
+        let started = MonotonicClock.now()
         for i in 0..<ready {
             dispatch(mask: eventMasks[i], token: eventData[i])
         }
         let now = MonotonicClock.now()
         while let action = timers.popDue(now: now) { action() }
         finishTurn()
+        let took = MonotonicClock.now() - started
+        if took > longestTurnNanoseconds { longestTurnNanoseconds = took }
+        if took > longTurnNanoseconds { onLongTurn?(took) }
     }
 
     private func waitForEvents(maximumWaitNanoseconds: UInt64?) -> Int {
@@ -266,8 +303,10 @@ public final class Reactor {
             }
         case 1:
             acceptConnections(on: Int(token & 0xFFFF_FFFF))
-        default:
+        case 2:
             drainSignals()
+        default:
+            watchers[Int(token & 0xFFFF_FFFF)]()
         }
     }
 

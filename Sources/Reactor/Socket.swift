@@ -27,8 +27,14 @@ public enum Socket {
     }
 
     /// A non-blocking, close-on-exec Unix-domain listening socket at `path` with the given
-    /// permissions. A stale socket file from an earlier run is replaced.
-    public static func listenUnix(path: String, mode: mode_t = 0o660, backlog: Int32 = 64) throws(SystemCallError) -> Int32 {
+    /// permissions, and the socket file it made.
+    ///
+    /// A path that is taken is only replaced when nobody answers on it: a leftover from a
+    /// process that died (connect fails with `ECONNREFUSED`). If something accepts a
+    /// connection there (or its backlog is full), this throws `EADDRINUSE` and leaves the
+    /// file alone: a second daemon must not steal a running one's control socket. A file
+    /// that is not a socket is never removed (`EEXIST`).
+    public static func listenUnix(path: String, mode: mode_t = 0o660, backlog: Int32 = 64) throws(SystemCallError) -> (fd: Int32, file: UnixSocketFile) {
         guard let address = UnixSocketAddress(path: path) else {
             throw SystemCallError("control socket path too long: \(path)", errno: ENAMETOOLONG)
         }
@@ -36,15 +42,45 @@ public enum Socket {
             Glibc.socket(AF_UNIX, CLINUX_SOCK_STREAM | CLINUX_SOCK_NONBLOCK | CLINUX_SOCK_CLOEXEC, 0)
         }
         do throws(SystemCallError) {
-            unlink(path)
-            _ = try retryingInterrupts("bind \(path)") { address.withSocketAddress { Glibc.bind(fd, $0, $1) } }
+            do throws(SystemCallError) {
+                _ = try retryingInterrupts("bind \(path)") { address.withSocketAddress { Glibc.bind(fd, $0, $1) } }
+            } catch where error.errno == EADDRINUSE {
+                try removeIfStale(path, address: address)
+                _ = try retryingInterrupts("bind \(path)") { address.withSocketAddress { Glibc.bind(fd, $0, $1) } }
+            }
             _ = try retryingInterrupts("chmod \(path)") { chmod(path, mode) }
+            let file = try UnixSocketFile(boundAt: path)
             _ = try retryingInterrupts("listen") { Glibc.listen(fd, backlog) }
+            return (fd, file)
         } catch {
             closeDescriptor(fd)
             throw error
         }
-        return fd
+    }
+
+    /// Removes the socket file at `path` if nothing answers there; throws `EADDRINUSE` if
+    /// something does, `EEXIST` if it is not a socket.
+    private static func removeIfStale(_ path: String, address: UnixSocketAddress) throws(SystemCallError) {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return }  // gone meanwhile: bind again
+        guard status.st_mode & S_IFMT == S_IFSOCK else {
+            throw SystemCallError("\(path) exists and is not a socket", errno: EEXIST)
+        }
+        let probe = try retryingInterrupts("socket(AF_UNIX)") {
+            Glibc.socket(AF_UNIX, CLINUX_SOCK_STREAM | CLINUX_SOCK_NONBLOCK | CLINUX_SOCK_CLOEXEC, 0)
+        }
+        defer { closeDescriptor(probe) }
+        // Non-blocking: a live listener with a full backlog answers EAGAIN rather than hang us.
+        let result = SystemCall.retryingInterrupts { address.withSocketAddress { Glibc.connect(probe, $0, $1) } }
+        let code = errno
+        if result == 0 || code == EAGAIN || code == EINPROGRESS {
+            throw SystemCallError("another process is listening on \(path)", errno: EADDRINUSE)
+        }
+        switch code {
+        case ECONNREFUSED: unlink(path)  // a leftover: its process is gone
+        case ENOENT: break
+        default: throw SystemCallError("connect \(path) (checking whether it is in use)", errno: code)
+        }
     }
 
     static func peerCredentials(_ fd: Int32) -> (pid: Int32, uid: UInt32, gid: UInt32)? {

@@ -9,6 +9,13 @@ import Logging
 /// `CODE_FILE`/`CODE_LINE`/`CODE_FUNC`, and every metadata key as a valid journal field
 /// (`chat_nick` → `CHAT_NICK`). A value-semantic struct, as swift-log requires; it holds
 /// no resources, the journal connection is libsystemd's.
+///
+/// `MESSAGE` and every metadata field go through `LogText.escape`. The journal itself
+/// would keep a raw value intact (libsystemd sends a value with a newline length-prefixed),
+/// but its fields do not stay structured on the way out: `journalctl --all -o verbose`
+/// and `--output-fields` print them raw to a terminal, and syslog forwarding and
+/// exporters flatten them into lines. The escape is reversible, so the journal still
+/// holds exactly what a client sent, and `journalctl CHAT_NICK=alice` still matches.
 public struct JournalLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
@@ -55,7 +62,7 @@ public struct JournalLogHandler: LogHandler {
         if let providerMetadata { merged.merge(providerMetadata) { $1 } }
         if let explicit = event.metadata { merged.merge(explicit) { $1 } }
         var fields: [[UInt8]] = [
-            field("MESSAGE", "\(event.message)"),
+            field("MESSAGE", LogText.escape("\(event.message)")),
             field("PRIORITY", "\(priority(event.level))"),
             field("SYSLOG_IDENTIFIER", identifier),
             field("CODE_FILE", event.file),
@@ -66,7 +73,7 @@ public struct JournalLogHandler: LogHandler {
         for key in merged.keys.sorted() {
             let name = JournalFieldName.sanitize(key)
             guard !reserved.contains(name), let value = merged[key] else { continue }
-            fields.append(field(name, render(value)))
+            fields.append(field(name, LogText.escape(render(value))))
         }
         return fields
     }

@@ -10,26 +10,59 @@ struct Chatroom: ParsableCommand {
         commandName: "chatroom",
         abstract: "Chat in a chatroomd room from the terminal.",
         discussion: """
-            Type a line and press Enter to send it. /quit, Ctrl-D on an empty line or Ctrl-C \
-            leaves. Admins (nick 'admin') can /kick <nick> and /ban <nick>.
+            Type a line and press Enter to send it. Nothing typed is lost: lines are paced to \
+            the server's flood limit and sent again, in order, when the server asks to wait \
+            (flood control, slowmode); "[3 queued] >" shows lines still waiting. A line longer \
+            than the server accepts is refused before sending.
 
-            In a pipe, each input line is sent; at end of input chatroom waits until its last \
-            message comes back from the server, then leaves: printf 'hi\\n' | chatroom --nick bot
+            Leaving: /quit or !DC (after queued lines are delivered), Ctrl-D on an empty line \
+            or Ctrl-C (at once). Ctrl-Z suspends.
+
+            Editing: Left/Right, Ctrl-B/F move by character; Alt-B/F, Ctrl-Left/Right by word; \
+            Home/End, Ctrl-A/E to the ends; Backspace, Delete; Ctrl-W deletes the word before \
+            the cursor, Ctrl-U everything before it, Ctrl-K everything after it; Up/Down recall \
+            sent lines; Tab completes nicknames and /commands; Ctrl-L redraws the screen.
+
+            Server commands (the server's /help has the details): /who, /msg <nick> <text>, \
+            /me <action>, /nick <new>, /login <account> <password>, /help; admins also /kick, \
+            /ban, /unban, /bans, /mute, /unmute, /slowmode, /say. A line that looks like one \
+            of them typed without the slash (login alice secret) is sent only after a second Enter.
+
+            Lines that mention your nickname and private messages to you are shown in bold \
+            and ring the terminal bell. NO_COLOR, or output that is not a terminal, gives \
+            plain text.
+
+            In a pipe, each input line is sent; at end of input (or /quit, !DC) chatroom waits \
+            until every line is delivered, then leaves: printf 'hi\\n' | chatroom --nick bot
+
+            Settings: $XDG_CONFIG_HOME/chatroom/config (default ~/.config/chatroom/config), \
+            lines such as 'host = chat.example.org', 'port', 'nick', 'timestamps', 'colour', \
+            'bell' (yes/no). Flags win over the file.
 
             Exit codes: 0 after leaving, 1 when the server closed the connection (its last \
-            message is printed), 64 usage error, 69 cannot connect.
+            message is printed), 64 usage error (also a nickname the server refused, in a \
+            pipe), 65 some piped line could not be delivered (named on stderr), 69 cannot connect.
             """,
         version: ChatroomVersion.current
     )
 
-    @Option(help: "Server host name or address.")
-    var host: String = "127.0.0.1"
+    @Option(help: "Server host name or address. (default: 127.0.0.1)")
+    var host: String?
 
-    @Option(help: "Server port.")
-    var port: UInt16 = 12000
+    @Option(help: "Server port. (default: 12000)")
+    var port: UInt16?
 
-    @Option(help: "Your nickname (prompted for when absent). 'admin' logs in as the admin: the password is then read without echo, or as the first line of piped input.")
+    @Option(help: "Your nickname (asked for when absent, and again if the server refuses it). 'admin' logs in as the admin: the password is then read without echo, or as the first line of piped input.")
     var nick: String?
+
+    @Flag(inversion: .prefixedNo, help: "A local HH:MM timestamp before every line. (default: on a terminal)")
+    var timestamps: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "Nicknames in colours and highlights in bold. (default: on a terminal, unless NO_COLOR is set)")
+    var color: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "Ring the terminal bell for lines that mention you and private messages. (default: on a terminal)")
+    var bell: Bool?
 
     func validate() throws {
         if let nick, !Self.isAcceptable(nick) {
@@ -42,18 +75,64 @@ struct Chatroom: ParsableCommand {
     }
 
     func run() throws {
+        let settings = try loadSettings()
         let interactive = TerminalMode.isTerminal(STDIN_FILENO) && TerminalMode.isTerminal(STDOUT_FILENO)
-        guard let nick = nick ?? promptForNick(interactive: interactive) else {
+        let noColour = getenv("NO_COLOR").map { $0.pointee != 0 } ?? false
+        let style = LineStyle(timestamps: timestamps ?? settings.timestamps ?? interactive,
+                              colour: interactive && !noColour && (color ?? settings.colour ?? true),
+                              bell: interactive && (bell ?? settings.bell ?? true))
+        let host = host ?? settings.host ?? "127.0.0.1"
+        let port = port ?? settings.port ?? 12000
+        guard var nick = nick ?? settings.nick.flatMap({ Self.isAcceptable($0) ? $0 : nil }) ?? promptForNick() else {
             writeStandardError("chatroom: no nickname given\n")
             throw ExitCode(64)
         }
-        var greeting = "NICK:\(nick)"
+        let session = ChatSession(nick: nick, options: .init(interactive: interactive, style: style))
+        while true {
+            let connection = try connect(host: host, port: port, nick: nick)
+            switch session.run(connection: connection) {
+            case .quit: return
+            case .undelivered: throw ExitCode(65)
+            case .closedByServer:
+                writeStandardError("chatroom: disconnected by the server\n")
+                throw ExitCode(1)
+            case .joinTimedOut:
+                throw ExitCode(1)
+            case let .joinRefused(_, nickProblem):
+                guard nickProblem else {
+                    writeStandardError("chatroom: disconnected by the server\n")
+                    throw ExitCode(1)
+                }
+                guard interactive else {
+                    writeStandardError("chatroom: the server refused the nickname \(nick)\n")
+                    throw ExitCode(64)
+                }
+                guard let next = promptForNick() else { throw ExitCode(64) }
+                nick = next
+                session.rename(nick)
+            }
+        }
+    }
+
+    private func loadSettings() throws -> ClientConfiguration {
+        guard let path = ClientConfiguration.path() else { return ClientConfiguration() }
+        do {
+            return try ClientConfiguration.load(path: path)
+        } catch {
+            writeStandardError("chatroom: \(error)\n")
+            throw ExitCode(64)
+        }
+    }
+
+    /// Connects and sends the greeting (asking for the admin password first).
+    private func connect(host: String, port: UInt16, nick: String) throws -> ServerConnection {
+        var greeting = ClientRequest.nickPrefix + nick
         if nick == "admin" {
             guard let password = readSecret(prompt: "Password for admin: ") else {
                 writeStandardError("chatroom: no password given\n")
                 throw ExitCode(64)
             }
-            greeting = "admin:\(password)"
+            greeting = ClientRequest.adminPrefix + password
         }
         let connection: ServerConnection
         do {
@@ -66,18 +145,10 @@ struct Chatroom: ParsableCommand {
             writeStandardError("chatroom: the connection closed before joining\n")
             throw ExitCode(1)
         }
-        let session = ChatSession(connection: connection, nick: nick, interactive: interactive)
-        switch session.run() {
-        case .quit: return
-        case .closedByServer:
-            writeStandardError("chatroom: disconnected by the server\n")
-            throw ExitCode(1)
-        case .echoTimedOut:
-            throw ExitCode(1)
-        }
+        return connection
     }
 
-    private func promptForNick(interactive: Bool) -> String? {
+    private func promptForNick() -> String? {
         while true {
             if TerminalMode.isTerminal(STDIN_FILENO) { writeStandardError("Nickname: ") }
             guard let line = readLineUnbuffered() else { return nil }

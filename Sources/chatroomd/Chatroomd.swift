@@ -113,7 +113,8 @@ struct Serve: ParsableCommand {
                 return JournalLogHandler(identifier: "chatroomd", logLevel: level,
                                          eventKey: "chat_event", messageIDs: ChatEvent.messageIDs)
             }
-            var handler = StreamLogHandler.standardError(label: label)
+            // Escapes client text on stderr as the journal handler does in MESSAGE.
+            var handler = SanitizingLogHandler(StreamLogHandler.standardError(label: label))
             handler.logLevel = level
             return handler
         }

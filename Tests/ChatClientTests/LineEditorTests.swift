@@ -3,201 +3,193 @@ import Testing
 
 @Suite("LineEditor")
 struct LineEditorTests {
-    static let backspace: UInt8 = 0x7F
-    static let ctrlH: UInt8 = 0x08
-    static let ctrlC: UInt8 = 0x03
-    static let ctrlD: UInt8 = 0x04
-    static let ctrlU: UInt8 = 0x15
-    static let ctrlW: UInt8 = 0x17
-    static let escape: UInt8 = 0x1B
-    static let enter: UInt8 = 0x0D
-    static let newline: UInt8 = 0x0A
-
-    /// Feeds every byte and returns the action each one produced.
-    @discardableResult
-    static func feed(_ bytes: [UInt8], into editor: inout LineEditor) -> [LineEditor.Action?] {
-        bytes.map { editor.feed($0) }
-    }
-
-    @discardableResult
-    static func type(_ text: String, into editor: inout LineEditor) -> [LineEditor.Action?] {
-        feed(Array(text.utf8), into: &editor)
-    }
+    static let backspace: [UInt8] = [0x7F]
+    static let left = Array("\u{1B}[D".utf8)
+    static let right = Array("\u{1B}[C".utf8)
+    static let up = Array("\u{1B}[A".utf8)
+    static let down = Array("\u{1B}[B".utf8)
+    static let home = Array("\u{1B}[H".utf8)
+    static let end = Array("\u{1B}[F".utf8)
+    static let delete = Array("\u{1B}[3~".utf8)
+    static let altB = Array("\u{1B}b".utf8)
+    static let altF = Array("\u{1B}f".utf8)
+    static func ctrl(_ letter: Character) -> [UInt8] { [letter.asciiValue! - 0x60] }
 
     static func editor(with text: String) -> LineEditor {
         var editor = LineEditor()
-        type(text, into: &editor)
+        _ = editor.feed(Array(text.utf8))
         return editor
     }
 
-    @Test func editor_startsEmpty() {
-        let editor = LineEditor()
-        #expect(editor.text == "")
-        #expect(editor.bytes == [])
+    /// The line with `|` at the cursor.
+    static func shown(_ editor: LineEditor) -> String {
+        String(editor.characters[..<editor.cursor]) + "|" + String(editor.characters[editor.cursor...])
     }
 
-    @Test func typing_appendsAndAsksForRedrawOnEveryByte() {
+    @Test func typing_insertsAtTheCursorAndAsksForOneRedraw() {
         var editor = LineEditor()
-        let actions = Self.type("hi there", into: &editor)
-        #expect(actions == Array(repeating: .redraw, count: 8))
-        #expect(editor.text == "hi there")
+        #expect(editor.feed(Array("hi there".utf8)) == [.redraw])
+        #expect(Self.shown(editor) == "hi there|")
+        _ = editor.feed(Self.home + Array("¡".utf8))
+        #expect(Self.shown(editor) == "¡|hi there")
     }
 
-    @Test func typing_multiByteCharacters_buildsTheirUTF8() {
+    @Test func utf8SplitAcrossReads_isInsertedWhole() {
         var editor = LineEditor()
-        let actions = Self.type("é日😀", into: &editor)
-        #expect(actions.count == 2 + 3 + 4)
-        #expect(actions.allSatisfy { $0 == .redraw })
-        #expect(editor.text == "é日😀")
-        #expect(editor.bytes == Array("é日😀".utf8))
+        let bytes = Array("😀".utf8)
+        #expect(editor.feed(bytes[..<2]) == [])
+        #expect(editor.feed(bytes[2...]) == [.redraw])
+        #expect(editor.text == "😀")
     }
 
-    @Test(arguments: [("aé", "a"), ("a日", "a"), ("a😀", "a"), ("😀😀", "😀"), ("abc", "ab"), ("é", "")])
-    func backspace_removesWholeLastCharacter(typed: String, remaining: String) {
+    @Test(arguments: [("a👨‍👩‍👧", "a"), ("👍🏽x", "👍🏽"), ("e\u{301}", ""), ("🇫🇷🇩🇪", "🇫🇷"), ("日本", "日"), ("abc", "ab")])
+    func backspace_removesOneWholeGrapheme(typed: String, remaining: String) {
         var editor = Self.editor(with: typed)
-        #expect(editor.feed(Self.backspace) == .redraw)
+        #expect(editor.feed(Self.backspace) == [.redraw])
         #expect(editor.text == remaining)
-        #expect(editor.bytes == Array(remaining.utf8))
     }
 
-    @Test func ctrlH_actsAsBackspace() {
-        var editor = Self.editor(with: "añ")
-        #expect(editor.feed(Self.ctrlH) == .redraw)
-        #expect(editor.text == "a")
+    @Test func combiningMarkTypedAfterItsBase_joinsIt() {
+        var editor = Self.editor(with: "e")
+        _ = editor.feed(Array("\u{301}".utf8))
+        #expect(editor.characters == ["e\u{301}"])
+        #expect(editor.cursor == 1)
     }
 
-    @Test func backspace_onEmptyLine_doesNothing() {
+    @Test func leftAndRight_moveByGrapheme() {
+        var editor = Self.editor(with: "a👨‍👩‍👧b")
+        _ = editor.feed(Self.left + Self.left)
+        #expect(Self.shown(editor) == "a|👨‍👩‍👧b")
+        _ = editor.feed(Self.right)
+        #expect(Self.shown(editor) == "a👨‍👩‍👧|b")
+        _ = editor.feed(Self.ctrl("b"))
+        #expect(Self.shown(editor) == "a|👨‍👩‍👧b")
+        _ = editor.feed(Self.ctrl("f") + Self.ctrl("f") + Self.right)
+        #expect(Self.shown(editor) == "a👨‍👩‍👧b|")
+    }
+
+    @Test func homeEndAndCtrlAE_goToTheEnds() {
+        var editor = Self.editor(with: "middle")
+        _ = editor.feed(Self.home)
+        #expect(editor.cursor == 0)
+        _ = editor.feed(Self.end)
+        #expect(editor.cursor == 6)
+        _ = editor.feed(Self.ctrl("a"))
+        #expect(editor.cursor == 0)
+        _ = editor.feed(Self.ctrl("e"))
+        #expect(editor.cursor == 6)
+        _ = editor.feed(Array("\u{1B}[1~".utf8))
+        #expect(editor.cursor == 0)
+        _ = editor.feed(Array("\u{1B}[4~".utf8))
+        #expect(editor.cursor == 6)
+    }
+
+    @Test func altBAndAltF_moveByWord() {
+        var editor = Self.editor(with: "one  two three")
+        _ = editor.feed(Self.altB)
+        #expect(Self.shown(editor) == "one  two |three")
+        _ = editor.feed(Self.altB)
+        #expect(Self.shown(editor) == "one  |two three")
+        _ = editor.feed(Array("\u{1B}[1;5D".utf8))
+        #expect(Self.shown(editor) == "|one  two three")
+        _ = editor.feed(Self.altF)
+        #expect(Self.shown(editor) == "one|  two three")
+        _ = editor.feed(Array("\u{1B}[1;5C".utf8))
+        #expect(Self.shown(editor) == "one  two| three")
+    }
+
+    @Test func ctrlW_deletesTheWordBeforeTheCursor() {
+        var editor = Self.editor(with: "one two  three")
+        _ = editor.feed(Self.altB)
+        _ = editor.feed(Self.ctrl("w"))
+        #expect(Self.shown(editor) == "one |three")
+        _ = editor.feed(Self.ctrl("w"))
+        #expect(Self.shown(editor) == "|three")
+    }
+
+    @Test func ctrlUAndCtrlK_deleteBeforeAndAfterTheCursor() {
+        var editor = Self.editor(with: "keepdrop")
+        _ = editor.feed(Self.left + Self.left + Self.left + Self.left)
+        _ = editor.feed(Self.ctrl("k"))
+        #expect(Self.shown(editor) == "keep|")
+        _ = editor.feed(Self.left + Self.left)
+        _ = editor.feed(Self.ctrl("u"))
+        #expect(Self.shown(editor) == "|ep")
+    }
+
+    @Test func delete_removesTheGraphemeUnderTheCursor() {
+        var editor = Self.editor(with: "a😀b")
+        _ = editor.feed(Self.home + Self.right + Self.delete)
+        #expect(Self.shown(editor) == "a|b")
+        _ = editor.feed(Self.ctrl("d"))
+        #expect(Self.shown(editor) == "a|")
+    }
+
+    @Test func enter_submitsTheWholeLineWhereverTheCursorIs() {
+        var editor = Self.editor(with: "hello wörld")
+        _ = editor.feed(Self.home)
+        #expect(editor.feed([0x0D]) == [.submit("hello wörld")])
+        #expect(editor.text == "" && editor.cursor == 0)
+    }
+
+    @Test func upAndDown_browseHistoryAndKeepTheDraft() {
         var editor = LineEditor()
-        #expect(editor.feed(Self.backspace) == nil)
-        #expect(editor.text == "")
+        for line in ["first", "second", "second", "third"] { _ = editor.feed(Array((line + "\r").utf8)) }
+        #expect(editor.history.entries == ["first", "second", "third"])
+        _ = editor.feed(Array("draft".utf8))
+        _ = editor.feed(Self.up)
+        #expect(editor.text == "third")
+        _ = editor.feed(Self.up + Self.up)
+        #expect(editor.text == "first")
+        #expect(editor.feed(Self.up) == [])
+        _ = editor.feed(Self.down)
+        #expect(editor.text == "second")
+        _ = editor.feed(Self.ctrl("n") + Self.down)
+        #expect(Self.shown(editor) == "draft|")
+        #expect(editor.feed(Self.down) == [])
     }
 
-    @Test func repeatedBackspace_erasesMixedLineCharacterByCharacter() {
-        var editor = Self.editor(with: "x€y😀")
-        var seen: [String] = []
-        while !editor.bytes.isEmpty {
-            #expect(editor.feed(Self.backspace) == .redraw)
-            seen.append(editor.text)
+    @Test func controlKeys_giveTheirActions() {
+        var editor = Self.editor(with: "x")
+        #expect(editor.feed([0x09]) == [.complete])
+        #expect(editor.feed(Self.ctrl("l")) == [.clearScreen])
+        #expect(editor.feed(Self.ctrl("z")) == [.suspend])
+        #expect(editor.feed(Self.ctrl("c")) == [.quit])
+        #expect(editor.text == "x")
+        var empty = LineEditor()
+        #expect(empty.feed(Self.ctrl("d")) == [.quit])
+    }
+
+    @Test func pastedLines_submitEachInOrder() {
+        var editor = LineEditor()
+        let actions = editor.feed(Array("one\rtwo\rthr".utf8))
+        #expect(actions == [.redraw, .submit("one"), .redraw, .submit("two"), .redraw])
+        #expect(editor.text == "thr")
+    }
+
+    @Test func unknownEscapesAndControlBytes_changeNothing() {
+        var editor = Self.editor(with: "ab")
+        for sequence in ["\u{1B}[5~", "\u{1B}OP", "\u{1B}[15~", "\u{1B}x", "\u{1B}\u{1B}[A", "\u{0}", "\u{7}", "\u{1C}"] {
+            _ = editor.feed(Array(sequence.utf8))
         }
-        #expect(seen == ["x€y", "x€", "x", ""])
+        _ = editor.feed(Self.end)
+        #expect(Self.shown(editor) == "ab|")
     }
 
-    @Test func ctrlU_clearsTheWholeLine() {
-        var editor = Self.editor(with: "some words here")
-        #expect(editor.feed(Self.ctrlU) == .redraw)
-        #expect(editor.text == "")
-        Self.type("new", into: &editor)
-        #expect(editor.text == "new")
-    }
-
-    @Test(arguments: [
-        ("hello big world", "hello big "),
-        ("hello world   ", "hello "),
-        ("single", ""),
-        ("   ", ""),
-        ("", ""),
-        ("héllo wörld", "héllo "),
-    ])
-    func ctrlW_erasesTheLastWordAndTheSpacesAfterIt(typed: String, remaining: String) {
-        var editor = Self.editor(with: typed)
-        #expect(editor.feed(Self.ctrlW) == .redraw)
-        #expect(editor.text == remaining)
-    }
-
-    @Test func ctrlW_repeated_erasesWordByWord() {
-        var editor = Self.editor(with: "one two three")
-        editor.feed(Self.ctrlW)
-        #expect(editor.text == "one two ")
-        editor.feed(Self.ctrlW)
-        #expect(editor.text == "one ")
-        editor.feed(Self.ctrlW)
-        #expect(editor.text == "")
-    }
-
-    @Test(arguments: [LineEditorTests.enter, LineEditorTests.newline])
-    func enter_submitsTheLineAndClearsIt(key: UInt8) {
-        var editor = Self.editor(with: "hello, wörld")
-        #expect(editor.feed(key) == .submit("hello, wörld"))
-        #expect(editor.text == "")
-        #expect(editor.bytes.isEmpty)
-        Self.type("next", into: &editor)
-        #expect(editor.feed(key) == .submit("next"))
-    }
-
-    @Test func enter_onEmptyLine_submitsEmptyString() {
-        var editor = LineEditor()
-        #expect(editor.feed(Self.enter) == .submit(""))
-    }
-
-    @Test func ctrlD_onEmptyLine_quits() {
-        var editor = LineEditor()
-        #expect(editor.feed(Self.ctrlD) == .quit)
-    }
-
-    @Test func ctrlD_onNonEmptyLine_doesNothingAndKeepsText() {
-        var editor = Self.editor(with: "draft")
-        #expect(editor.feed(Self.ctrlD) == nil)
-        #expect(editor.text == "draft")
-        // Once the line is cleared, Ctrl-D quits again.
-        editor.feed(Self.ctrlU)
-        #expect(editor.feed(Self.ctrlD) == .quit)
-    }
-
-    @Test(arguments: ["", "half-typed"])
-    func ctrlC_quitsWhateverIsTyped(typed: String) {
-        var editor = Self.editor(with: typed)
-        #expect(editor.feed(Self.ctrlC) == .quit)
-    }
-
-    @Test(arguments: [
-        ("up", [0x1B, 0x5B, 0x41] as [UInt8]),
-        ("down", [0x1B, 0x5B, 0x42]),
-        ("right", [0x1B, 0x5B, 0x43]),
-        ("left", [0x1B, 0x5B, 0x44]),
-        ("up (application mode)", [0x1B, 0x4F, 0x41]),
-        ("ctrl-right", Array("\u{1B}[1;5C".utf8)),
-        ("delete", Array("\u{1B}[3~".utf8)),
-        ("page up", Array("\u{1B}[5~".utf8)),
-        ("F1", Array("\u{1B}OP".utf8)),
-        ("F5", Array("\u{1B}[15~".utf8)),
-        ("bracketed paste start", Array("\u{1B}[200~".utf8)),
-        ("alt-x", [0x1B, 0x78]),
-    ])
-    func escapeSequences_areSwallowedWithoutChangingTheLine(name: String, sequence: [UInt8]) {
-        var editor = Self.editor(with: "ab")
-        let actions = Self.feed(sequence, into: &editor)
-        #expect(actions.allSatisfy { $0 == nil }, "\(name)")
-        #expect(editor.text == "ab", "\(name)")
-        #expect(editor.feed(UInt8(ascii: "c")) == .redraw)
-        #expect(editor.text == "abc", "\(name)")
-    }
-
-    @Test func arrowKeys_betweenTypedCharacters_leaveOnlyTheTypedText() {
-        var editor = LineEditor()
-        Self.type("a\u{1B}[Ab\u{1B}[Dc\u{1B}[B\u{1B}[Cd", into: &editor)
+    @Test func hostileCharactersPasted_areDropped() {
+        let editor = Self.editor(with: "a\u{202E}b\u{2028}c\u{85}d")
         #expect(editor.text == "abcd")
-        #expect(editor.feed(Self.enter) == .submit("abcd"))
     }
 
-    @Test func escapeKeyPressedBeforeAnArrow_isSwallowedToo() {
-        // A lone Esc keypress followed by an arrow key: ESC ESC [ A.
-        var editor = Self.editor(with: "ab")
-        let actions = Self.feed([Self.escape, Self.escape, 0x5B, 0x41], into: &editor)
-        #expect(actions.allSatisfy { $0 == nil })
-        #expect(editor.text == "ab")
-    }
-
-    @Test func tab_becomesASpace() {
-        var editor = Self.editor(with: "a")
-        #expect(editor.feed(0x09) == .redraw)
-        Self.type("b", into: &editor)
-        #expect(editor.text == "a b")
-    }
-
-    @Test(arguments: [0x00, 0x01, 0x02, 0x05, 0x07, 0x0B, 0x0C, 0x0E, 0x12, 0x1A, 0x1C, 0x1F] as [UInt8])
-    func otherControlBytes_areIgnored(byte: UInt8) {
-        var editor = Self.editor(with: "ok")
-        #expect(editor.feed(byte) == nil)
-        #expect(editor.text == "ok")
+    @Test func aLongPaste_isFastAndWhole() {
+        var editor = LineEditor()
+        let line = String(repeating: "x", count: 70_000)
+        let bytes = Array(line.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            _ = editor.feed(bytes[offset..<min(offset + 4096, bytes.count)])
+            offset += 4096
+        }
+        #expect(editor.characters.count == 70_000)
     }
 }

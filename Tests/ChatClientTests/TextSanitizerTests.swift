@@ -46,3 +46,17 @@ struct TextSanitizerTests {
         #expect(printed.unicodeScalars.filter { $0 == "\u{FFFD}" }.count == 0x20 - 1 + 0x21)
     }
 }
+
+@Suite("TextSanitizer: bidi and separators")
+struct TextSanitizerBidiTests {
+    @Test(arguments: ["\u{202A}", "\u{202B}", "\u{202C}", "\u{202D}", "\u{202E}", "\u{2066}", "\u{2067}", "\u{2068}", "\u{2069}",
+                      "\u{2028}", "\u{2029}"])
+    func sanitizer_replacesBidiControlsAndSeparators(control: String) {
+        #expect(TextSanitizer.printable("a\(control)b") == "a\u{FFFD}b")
+    }
+
+    @Test func sanitizer_keepsNeighbouringMarks() {
+        // U+200E/U+200F (directional marks) and U+2060 (word joiner) reorder nothing on their own.
+        #expect(TextSanitizer.printable("a\u{200E}b\u{2060}c") == "a\u{200E}b\u{2060}c")
+    }
+}

@@ -170,6 +170,12 @@ final class RoomDriver {
         return outs
     }
 
+    /// A configuration reload.
+    @discardableResult
+    func reconfigure(_ configuration: Room.Configuration) -> [Out] {
+        run { room.reconfigure(configuration, now: now, effects: &$0) }
+    }
+
     /// Slowmode changed by a configuration reload.
     @discardableResult
     func applySlowmode(_ seconds: Int?, by actor: String = "configuration") -> [Out] {
@@ -198,6 +204,18 @@ final class RoomDriver {
         room.members.map { labels[$0] ?? "?" }.sorted()
     }
 
+    /// Password checks are answered at once, in order, as a worker would (false: they
+    /// wait in `pendingChecks` for `answerCheck`).
+    var completesPasswordChecks = true
+    private(set) var pendingChecks: [PasswordCheck] = []
+
+    /// Answers a waiting password check, as the daemon's worker would.
+    @discardableResult
+    func answerCheck(_ check: PasswordCheck) -> [Out] {
+        pendingChecks.removeAll { $0.id == check.id }
+        return run { room.passwordChecked(check.id, matched: check.verifier.verify(password: check.password), now: now, effects: &$0) }
+    }
+
     private func run(_ event: (inout [RoomEffect]) -> Void) -> [Out] {
         var effects: [RoomEffect] = []
         event(&effects)
@@ -205,8 +223,9 @@ final class RoomDriver {
         closeReasons = [:]
         controlReplies = []
         var outs: [Out] = []
-        for effect in effects {
-            switch effect {
+        var index = 0
+        while index < effects.count {
+            switch effects[index] {
             case let .send(frame, to: id):
                 outs.append(.send(Self.payload(of: frame), to: label(id)))
             case let .broadcast(frame, to: recipients):
@@ -219,7 +238,14 @@ final class RoomDriver {
                 logs.append(record)
             case .durableStateChanged:
                 outs.append(.saveState)
+            case let .verifyPassword(check):
+                if completesPasswordChecks {
+                    room.passwordChecked(check.id, matched: check.verifier.verify(password: check.password), now: now, effects: &effects)
+                } else {
+                    pendingChecks.append(check)
+                }
             }
+            index += 1
         }
         return outs
     }

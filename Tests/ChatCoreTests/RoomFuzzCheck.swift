@@ -311,6 +311,14 @@ final class RoomFuzzRun {
         let before = snapshot()
         var produced: [RoomEffect] = []
         body(&produced)
+        // Password checks answered at once, in order, as the daemon's workers would.
+        var checkIndex = 0
+        while checkIndex < produced.count {
+            if case let .verifyPassword(check) = produced[checkIndex] {
+                room.passwordChecked(check.id, matched: check.verifier.verify(password: check.password), now: now, effects: &produced)
+            }
+            checkIndex += 1
+        }
 
         var current = members
         var closedNow: Set<ClientID> = []
@@ -356,7 +364,7 @@ final class RoomFuzzRun {
                 try requireReachable(target, closedNow, "close")
                 closedNow.insert(target)
                 current.remove(target)
-            case .log, .durableStateChanged:
+            case .log, .durableStateChanged, .verifyPassword:
                 break
             }
         }
@@ -498,6 +506,7 @@ final class RoomFuzzRun {
         case let .close(c, reason): return "close \(c) (\(reason))"
         case .log: return "log"
         case .durableStateChanged: return "durableStateChanged"
+        case .verifyPassword: return "verifyPassword"
         }
     }
 }

@@ -233,9 +233,11 @@ struct SettingsTests {
         let keys = Set(Settings.options.map(\.key))
         #expect(keys == ["listen", "admin", "admin-password-hash", "admin-password-hash-file", "state-directory",
                          "log-level", "log-target", "history-lines", "slowmode", "flood-rate", "flood-burst",
-                         "flood-disconnect-after", "handshake-timeout", "max-frame-bytes", "max-send-queue-bytes",
-                         "max-connections", "max-connections-per-address", "ipv6-host-prefix", "control-socket",
-                         "control-group", "shutdown-grace"])
+                         "flood-disconnect-after", "handshake-timeout", "joins-per-address-per-minute", "presence-rate",
+                         "presence-burst", "max-frame-bytes", "max-send-queue-bytes",
+                         "max-connections", "max-connections-per-address", "accepts-per-address-per-second", "ipv6-host-prefix", "control-socket",
+                         "control-group", "shutdown-grace", "password-check-workers", "password-checks-per-address",
+                         "password-checks-in-flight"])
         #expect(Settings.options.count == keys.count, "a key appears twice in the option table")
         for option in Settings.options { #expect(!option.help.isEmpty, "\(option.key) has no help") }
     }
@@ -465,7 +467,7 @@ struct SettingsTests {
             "listen": "127.0.0.1:1", "admin": "alice \(legacySHA256)", "admin-password-hash": legacySHA256,
             "admin-password-hash-file": "/x", "state-directory": "/x", "log-level": "debug", "log-target": "journal",
             "history-lines": "1", "slowmode": "5", "flood-rate": "1", "flood-burst": "1", "flood-disconnect-after": "1",
-            "handshake-timeout": "1", "max-frame-bytes": "100", "max-send-queue-bytes": "5000", "max-connections": "1",
+            "handshake-timeout": "1", "joins-per-address-per-minute": "5", "presence-rate": "off", "presence-burst": "3", "password-check-workers": "3", "password-checks-per-address": "5", "password-checks-in-flight": "7", "accepts-per-address-per-second": "off", "max-frame-bytes": "100", "max-send-queue-bytes": "5000", "max-connections": "1",
             "max-connections-per-address": "1", "ipv6-host-prefix": "48", "control-socket": "/x", "control-group": "root", "shutdown-grace": "1",
         ]
         for option in Settings.options {
@@ -481,6 +483,6 @@ struct SettingsTests {
     @Test func nonReloadableKeys() {
         let fixed = Set(Settings.options.filter { !$0.reloadable }.map(\.key))
         #expect(fixed == ["listen", "state-directory", "log-target", "max-send-queue-bytes", "ipv6-host-prefix",
-                          "control-socket", "control-group"])
+                          "control-socket", "control-group", "password-check-workers"])
     }
 }

@@ -152,8 +152,9 @@ struct StateStoreTests {
         let loaded = store.load()
         #expect(loaded.sanctions == sanctions)
         #expect(loaded.history.isEmpty)
-        #expect(loaded.setAside.count == 1)
-        #expect(loaded.setAside.first?.contains("history.json") == true)
+        // The line is set aside (with a copy of the file), not the whole file.
+        #expect(loaded.setAside.count == 2)
+        #expect(loaded.setAside.first?.hasPrefix(directory.file("history.json") + ": lines[0]: time: ") == true)
         #expect(directory.names().contains { $0.hasPrefix("history.json.corrupt-") })
     }
 
@@ -222,9 +223,9 @@ struct StateStoreTests {
         #expect(throws: StateStore.Problem.self) { try store.save(history: []) }
     }
 
-    /// A record the current code cannot read (say, written by a newer version) is dropped
-    /// on load rather than failing the whole file.
-    @Test func recordWithAnUnknownKindOrRange_isSkipped() throws {
+    /// A record the current code cannot read (say, written by a newer version) is set
+    /// aside and reported with its index; the others load.
+    @Test func recordWithAnUnknownKindOrRange_isSetAside_othersLoad() throws {
         let directory = try TemporaryDirectory()
         try directory.write("sanctions.json", """
             {"version": 1, "sanctions": [
@@ -235,6 +236,65 @@ struct StateStoreTests {
             """)
         let loaded = StateStore(directory: directory.path).load()
         #expect(loaded.sanctions.map(\.range) == [try Self.range("127.0.0.7")])
-        #expect(loaded.setAside.isEmpty)
+        let path = directory.file("sanctions.json")
+        #expect(loaded.setAside.contains { $0.hasPrefix("\(path): sanctions[1]: kind \"shadowban\"") })
+        #expect(loaded.setAside.contains { $0.hasPrefix("\(path): sanctions[2]: range \"300.0.0.1/32\"") })
+    }
+
+    /// Int64.min and Int64.max times, as a hand edit or a damaged backup could hold: they
+    /// used to trap in duration arithmetic. Now each such entry is set aside with its file
+    /// and index, the good entries load, the original is copied aside, and the file keeps
+    /// only the good ones.
+    @Test func extremeTimes_areSetAside_goodEntriesLoad_originalKept() throws {
+        let directory = try TemporaryDirectory()
+        let original = """
+            {"version": 1, "sanctions": [
+              {"kind": "ban", "range": "127.0.0.7", "setBy": "admin", "setAt": 1700000000, "expiresAt": 1700000600},
+              {"kind": "ban", "range": "127.0.0.8", "setBy": "admin", "setAt": 1700000000, "expiresAt": -9223372036854775808},
+              {"kind": "mute", "range": "127.0.0.9", "setBy": "admin", "setAt": -9223372036854775808},
+              {"kind": "ban", "range": "127.0.0.10", "setBy": "admin", "setAt": 9223372036854775807},
+              {"kind": "ban", "range": "127.0.0.11", "setBy": "admin", "setAt": 1, "expiresAt": 9223372036854775807},
+              {"kind": "ban", "range": "127.0.0.12", "setBy": "admin", "setAt": 1, "expiresAt": 9223372036854775808},
+              {"kind": "ban", "range": "10.0.0.0/8", "setBy": "admin", "setAt": 1700000000}
+            ]}
+            """
+        try directory.write("sanctions.json", original)
+        try directory.write("history.json", """
+            {"version": 1, "lines": [
+              {"time": -9223372036854775808, "text": "a: old", "address": "127.0.0.1"},
+              {"time": 1700000000, "text": "b: fine", "address": "127.0.0.2"}
+            ]}
+            """)
+        let store = StateStore(directory: directory.path)
+        let loaded = store.load()
+        #expect(loaded.sanctions.map(\.range) == [try Self.range("127.0.0.7"), try Self.range("10.0.0.0/8")])
+        #expect(loaded.history.map(\.text) == ["b: fine"])
+        let sanctions = directory.file("sanctions.json")
+        for (index, field) in [(1, "expiresAt"), (2, "setAt"), (3, "setAt"), (4, "expiresAt"), (5, "number 9223372036854775808")] {
+            #expect(loaded.setAside.contains { $0.hasPrefix("\(sanctions): sanctions[\(index)]: \(field)") }, "\(index)")
+        }
+        #expect(loaded.setAside.contains { $0.hasPrefix("\(directory.file("history.json")): lines[0]: time -9223372036854775808 is outside") })
+        let copies = directory.names().filter { $0.hasPrefix("sanctions.json.corrupt-") }
+        #expect(copies.count == 1)
+        #expect(copies.first.flatMap { directory.contents($0) } == original)
+        #expect(loaded.setAside.contains { $0.contains("5 bad entries set aside, 2 loaded") && $0.contains(copies.first ?? "?") })
+
+        // The files were rewritten with the good entries: the next start reports nothing
+        // and makes no further copy.
+        let again = store.load()
+        #expect(again.sanctions == loaded.sanctions)
+        #expect(again.history == loaded.history)
+        #expect(again.setAside.isEmpty)
+        #expect(directory.names().filter { $0.hasPrefix("sanctions.json.corrupt-") }.count == 1)
+    }
+
+    @Test func manyBadEntries_areReportedUpToALimitThenCounted() throws {
+        let directory = try TemporaryDirectory()
+        let bad = Array(repeating: #"{"kind": "ban", "range": "x", "setBy": "a", "setAt": 1}"#, count: 50)
+        try directory.write("sanctions.json", #"{"version": 1, "sanctions": ["# + bad.joined(separator: ",") + "]}")
+        let loaded = StateStore(directory: directory.path).load()
+        #expect(loaded.sanctions.isEmpty)
+        #expect(loaded.setAside.count == StateStore.reportedEntriesPerFile + 2)
+        #expect(loaded.setAside.contains { $0.hasSuffix("30 more bad entries set aside") })
     }
 }

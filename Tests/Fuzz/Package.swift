@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "fuzz-frame-decoder", targets: ["fuzz-frame-decoder"]),
         .executable(name: "fuzz-client-request", targets: ["fuzz-client-request"]),
         .executable(name: "fuzz-room", targets: ["fuzz-room"]),
+        .executable(name: "fuzz-state-file", targets: ["fuzz-state-file"]),
     ],
     targets: [
         .target(name: "Bytes"),
@@ -27,6 +28,9 @@ let package = Package(
         .executableTarget(name: "fuzz-frame-decoder", dependencies: ["ChatProtocol", "Bytes"]),
         .executableTarget(name: "fuzz-client-request", dependencies: ["ChatProtocol"]),
         .executableTarget(name: "fuzz-room", dependencies: ["ChatCore", "ChatProtocol", "Bytes"]),
+        // The daemon's state-file loader (Sources/ChatDaemon/StateFiles.swift, symlinked on
+        // its own: it needs only ChatCore and Foundation's JSONDecoder).
+        .executableTarget(name: "fuzz-state-file", dependencies: ["ChatCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets (Tests/Fuzz, into .build-fuzz) and runs each for
 # $FUZZ_SECONDS (default 60), bounded by -max_total_time and a timeout wrapper.
 #
-#   Tests/Fuzz/run.sh [target...]        targets: frame-decoder client-request room
+#   Tests/Fuzz/run.sh [target...]        targets: frame-decoder client-request room state-file
 #
 # Corpora: each run starts from the committed seeds (Tests/Fuzz/Corpus/<target>/) and the
 # working corpus it grew before (.build-fuzz/corpus/<target>/, not committed). Any input
@@ -17,7 +17,7 @@ scratch="$root/.build-fuzz"
 seconds="${FUZZ_SECONDS:-60}"
 swift="${SWIFT:-swift}"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(frame-decoder client-request room)
+[ ${#targets[@]} -gt 0 ] || targets=(frame-decoder client-request room state-file)
 
 case "$seconds" in ''|*[!0-9]*) echo "FUZZ_SECONDS must be a whole number of seconds" >&2; exit 2;; esac
 

@@ -77,3 +77,17 @@ write("room", {
     "login-nick": room(0, 0, [0, A], [2, 0, BOB], [6, 0, LOGIN, 0, MOD, 14], [6, 0, NICK, 0, ALICE, 0], [0, B], [2, 1, ALICE]),
     "shutdown": room(0, 0, [0, A], [2, 0, ALICE], [0, B], [0xFF, 0]),
 })
+
+# state-file: [selector: 0 sanctions.json, 1 history.json, 2 room.json] + the file's bytes.
+SANCTION = b'{"kind": "ban", "range": "10.0.0.0/8", "nick": "bob", "reason": "spam", "setBy": "admin", "setAt": 1700000000, "expiresAt": 1700000600}'
+MUTE6 = b'{"kind": "mute", "range": "2001:db8::1", "setBy": "chatroomctl:root", "setAt": 0}'
+INT64_MIN = b'{"kind": "ban", "range": "127.0.0.2", "setBy": "admin", "setAt": 1, "expiresAt": -9223372036854775808}'
+write("state-file", {
+    "sanctions": bytes([0]) + b'{"version": 1, "sanctions": [' + SANCTION + b", " + MUTE6 + b"]}\n",
+    "sanctions-int64-min": bytes([0]) + b'{"version": 1, "sanctions": [' + SANCTION + b", " + INT64_MIN + b"]}\n",
+    "sanctions-huge": bytes([0]) + b'{"version": 1, "sanctions": [{"kind": "ban", "range": "::/0", "setBy": "a", "setAt": 1e30}, 42]}',
+    "history": bytes([1]) + b'{"version": 1, "lines": [{"time": 1700000000, "text": "alice: hi", "address": "127.0.0.1"}, '
+                            b'{"time": 9223372036854775807, "text": "x", "address": "::1"}]}\n',
+    "room": bytes([2]) + b'{"version": 1, "topic": {"text": "welcome", "setBy": "admin", "setAt": 1700000000}}\n',
+    "room-empty": bytes([2]) + b'{"version": 1}',
+})

@@ -4,8 +4,9 @@ import Testing
 
 @Suite("Journal entries")
 struct JournalLogHandlerTests {
-    private func fields(_ handler: JournalLogHandler, level: Logger.Level = .info, metadata: Logger.Metadata? = nil) -> [String: String] {
-        let event = LogEvent(level: level, message: "hello", metadata: metadata, source: "Test",
+    private func fields(_ handler: JournalLogHandler, level: Logger.Level = .info, message: Logger.Message = "hello",
+                        metadata: Logger.Metadata? = nil) -> [String: String] {
+        let event = LogEvent(level: level, message: message, metadata: metadata, source: "Test",
                              file: "Sources/Thing.swift", function: "run()", line: 42)
         var result: [String: String] = [:]
         for field in handler.fields(for: event) {
@@ -67,5 +68,18 @@ struct JournalLogHandlerTests {
     ])
     func fieldNames_areSanitized(key: String, expected: String) {
         #expect(JournalFieldName.sanitize(key) == expected)
+    }
+
+    @Test func clientText_isEscapedInMessageAndFields() {
+        let account = "x\n2024-01-01T00:00:00+0000 notice chatroomd: admin-login\t\u{1B}[2J\u{A0}\u{202E}"
+        let entry = fields(JournalLogHandler(identifier: "x"), message: "login failed for \(account)",
+                           metadata: ["chat_account": .string(account), "chat_list": .array([.string("a\u{85}b")])])
+        let escaped = "x\\n2024-01-01T00:00:00+0000 notice chatroomd: admin-login\\t\\u{1B}[2J\\u{A0}\\u{202E}"
+        #expect(entry["MESSAGE"] == "login failed for " + escaped)
+        #expect(entry["CHAT_ACCOUNT"] == escaped)
+        #expect(entry["CHAT_LIST"] == "[a\\u{85}b]")
+        for (name, value) in entry {
+            #expect(!value.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }, "\(name)")
+        }
     }
 }

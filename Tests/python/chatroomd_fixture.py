@@ -72,8 +72,11 @@ class Daemon:
     # These suites check the seed's behaviour byte for byte, so the features it never
     # had stay out of the way: no history replay on join (it would come between
     # "Connected to the server" and the join line), and flood control loose enough for
-    # bursts of test traffic. Both features have tests of their own.
-    SEED_BEHAVIOUR = ["--history-lines", "0", "--flood-burst", "1000", "--flood-rate", "1000"]
+    # bursts of test traffic, and every join and leave announced one by one. Each feature
+    # has tests of its own.
+    SEED_BEHAVIOUR = ["--history-lines", "0", "--flood-burst", "1000", "--flood-rate", "1000",
+                      "--joins-per-address-per-minute", "off", "--presence-rate", "off",
+                      "--accepts-per-address-per-second", "off"]
 
     def start(self):
         args = [chatroomd_binary(), "--listen", f"{LOOPBACK}:0",

@@ -92,13 +92,17 @@ class ReloadTests(ConfiguredDaemonTestCase):
                            f"admin = root {SHA512_HASH}\nmax-send-queue-bytes = 65536\n")
         self.assertRegex(line, r"configuration reloaded; nothing changed$")
 
-    def test_removing_an_account_on_reload_stops_its_logins(self):
+    def test_removing_an_account_on_reload_stops_its_logins_and_logs_out_its_members(self):
         self.reload("history-lines = 0\n" + LOOSE_FLOOD + f"admin = root {SHA512_HASH}\n")
         alice = self.join("alice", source="127.0.0.2")
         self.assertEqual(self.login(alice, "root", SHA512_PASSWORD), "You are now an admin (account root).")
         self.expect(alice, "alice is now an admin.")
         line = self.reload("history-lines = 0\n" + LOOSE_FLOOD)
         self.assertRegex(line, r"changed: admin$")
+        self.expect(alice, "You are no longer an admin: the account root was removed.")
+        self.daemon.wait_for_log(r"chat_event=admin-logout")
+        alice.send("/kick nobody")
+        self.expect(alice, "Only an admin can use /kick.")
         bob = self.join("bob", source="127.0.0.3")
         self.expect(alice, "bob has joined the chat!")
         self.assertEqual(self.login(bob, "root", SHA512_PASSWORD), "Login failed: unknown account or wrong password.")
@@ -114,12 +118,15 @@ class ReloadTests(ConfiguredDaemonTestCase):
         self.assertRegex(self.reload(text), r"changed: admin$")
         alice = self.join("alice", source="127.0.0.2")
         self.assertEqual(self.login(alice, "root", SHA512_PASSWORD), "You are now an admin (account root).")
+        self.alice = alice
         with open(hash_file, "w", encoding="utf-8") as file:
             file.write(hashlib.sha256(b"rotated password").hexdigest() + "\n")
         return self.reload(text)
 
     def test_a_rotated_hash_file_is_read_again_on_reload(self):
         self.assertIn("chat_event=reload ", self.rotate_root_hash())
+        self.expect(self.alice, "alice is now an admin.")
+        self.expect(self.alice, "You are no longer an admin: the password of the account root changed.")
         bob = self.join("bob", source="127.0.0.3")
         self.assertEqual(self.login(bob, "root", SHA512_PASSWORD), "Login failed: unknown account or wrong password.")
         self.assertEqual(self.login(bob, "root", "rotated password"), "You are now an admin (account root).")

@@ -101,9 +101,11 @@ class TmuxPane:
         return self.wait_for(lambda lines: line in lines, repr(line), timeout)
 
 
-def client_command(port, nick):
-    """The pane's command: the client, then its exit status and the terminal's mode."""
-    return (f"{shlex.quote(chatroom_binary())} --port {port} --nick {shlex.quote(nick)}; "
+def client_command(port, nick, options="--no-timestamps"):
+    """The pane's command: the client, then its exit status and the terminal's mode.
+    Timestamps are off unless asked for, so screens can be compared line for line."""
+    nick_option = f"--nick {shlex.quote(nick)} " if nick is not None else ""
+    return (f"{shlex.quote(chatroom_binary())} --port {port} {nick_option}{options}; "
             "echo EXIT=$?; "
             "echo TTY=$(stty -a | grep -o -w -e '-\\?icanon' -e '-\\?echo' | tr '\\n' ,); "
             "sleep 60")
@@ -254,21 +256,21 @@ class PipedClientTests(DaemonTestCase):
         self.assertIn("bot2: b", result.stdout.splitlines())
         self.assertEqual(observer.recv_n(4), ["bot2 has joined the chat!", "bot2: a", "bot2: b", "[CLIENT DISCONNECT - bot2]"])
 
-    def test_piped_join_refused_exits_one_with_the_reason(self):
+    def test_piped_join_refused_exits_64_with_the_reason(self):
         observer = self.join("observer")
         result = self.run_pipe("hi\n", "observer")
-        self.assertEqual(result.returncode, 1, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+        self.assertEqual(result.returncode, 64, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}")
         self.assertEqual(result.stdout, "The nickname observer is already in use. Choose another one.\n")
-        self.assertEqual(result.stderr, "chatroom: disconnected by the server\n")
+        self.assertEqual(result.stderr, "chatroom: the server refused the nickname observer\n")
         self.barrier_from(observer)
 
-    def test_piped_quit_after_a_refused_join_still_exits_one(self):
+    def test_piped_quit_after_a_refused_join_still_exits_64(self):
         """In a pipe, /quit ends the input like end-of-file does: the join's answer is
-        still awaited, so a refused join followed by /quit is reported and exits 1."""
+        still awaited, so a refused join followed by /quit is reported and exits 64."""
         observer = self.join("observer")
         result = self.run_pipe("hi\n/quit\n", "observer")
         self.barrier_from(observer)
-        self.assertEqual(result.returncode, 1, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+        self.assertEqual(result.returncode, 64, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}")
         self.assertIn("already in use", result.stdout)
 
     def barrier_from(self, observer):

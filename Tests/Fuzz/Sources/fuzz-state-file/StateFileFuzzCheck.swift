@@ -1,0 +1,1 @@
+../../../ChatDaemonTests/StateFileFuzzCheck.swift

@@ -1,0 +1,1 @@
+../../../../Sources/ChatDaemon/StateFiles.swift
