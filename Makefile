@@ -7,10 +7,10 @@ DESTDIR      ?=
 UNITDIR      ?= $(shell pkg-config systemd --variable=systemdsystemunitdir 2>/dev/null || echo /lib/systemd/system)
 CATALOGDIR   ?= /usr/lib/systemd/catalog
 MANDIR       ?= $(PREFIX)/share/man
-# Build: libsystemd-dev, libcrypt-dev and libssl-dev (password hashes), pkg-config. Tests: tmux (terminal), python3, man-db (systemd-analyze
+# Build: libsystemd-dev, libcrypt-dev and libssl-dev (password hashes), libicu-dev (nicknames), pkg-config. Tests: tmux (terminal), python3, man-db (systemd-analyze
 # verify checks Documentation=man:...), systemd, libnss-systemd, util-linux and iproute2 for
 # the systemd sandbox the end-to-end tests boot.
-APT_PACKAGES := libsystemd-dev libcrypt-dev libssl-dev pkg-config tmux python3 man-db systemd libnss-systemd util-linux iproute2
+APT_PACKAGES := libsystemd-dev libcrypt-dev libssl-dev pkg-config tmux python3 man-db systemd libnss-systemd util-linux iproute2 libicu-dev
 LISTEN       ?= [::]:12000
 ARGS         ?=
 

@@ -37,11 +37,16 @@ let package = Package(
             "CSystemd",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // ICU (libicu-dev): UTS #39 confusable skeletons, normalisation, character properties,
+        // behind a C shim whose header shows Swift no ICU type (Foundation has its own ICU).
+        .target(name: "CICU", linkerSettings: [.linkedLibrary("icui18n"), .linkedLibrary("icuuc")]),
+        // The daemon's nickname rules on ICU: invisible characters refused, confusables collide.
+        .target(name: "NicknameProfile", dependencies: ["CICU", "ChatCore"]),
         // Terminal modes: passwords without echo, the client's raw-mode line editor.
         .target(name: "Terminal"),
         // Wires the Reactor to the Room.
         .target(name: "ChatDaemon", dependencies: [
-            "Reactor", "ChatCore", "ChatProtocol", "Bytes", "Systemd", "CPasswordHash", "SystemCalls",
+            "Reactor", "ChatCore", "ChatProtocol", "Bytes", "Systemd", "CPasswordHash", "SystemCalls", "NicknameProfile",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The terminal client's logic: connection, line editor, terminal modes.
@@ -73,6 +78,7 @@ let package = Package(
             "Systemd",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "NicknameProfileTests", dependencies: ["NicknameProfile", "ChatCore"]),
         .testTarget(name: "ChatDaemonTests", dependencies: ["ChatDaemon", "ChatCore", "ChatProtocol", "Bytes", "Reactor", "SystemCalls"]),
     ],
     swiftLanguageModes: [.v6]

@@ -17,7 +17,7 @@ extension Room {
                                               message: "\(member.nick) is no longer an admin: \(reason)",
                                               fields: ["chat_nick": member.nick, "chat_account": account, "chat_peer": peer,
                                                        "chat_reason": reason])))
-            if Nickname.isAdminNick(member.nick) {
+            if nicknames.isAdminNick(member.nick) {
                 removeMember(client, member)
                 effects.append(.send(FrameEncoder.frame(Notice.adminLoggedOut(reason: reason, disconnected: true)), to: client))
                 effects.append(.close(client, reason: "admin logged out: \(reason)"))

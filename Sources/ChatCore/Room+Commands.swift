@@ -39,15 +39,15 @@ extension Room {
         }
         let newNick = call.arguments.trimmingWhitespace()
         guard !newNick.isEmpty else { return usageError(call, &effects) }
-        if let problem = Nickname.problem(with: newNick) { return refuse(call.moderator, Notice.invalidNick(problem), effects: &effects) }
-        let newKey = Nickname.key(newNick)
-        if Nickname.isAdminNick(newNick) && !member.isAdmin { return refuse(call.moderator, Notice.adminNickReserved, effects: &effects) }
+        if let problem = nicknames.problem(with: newNick) { return refuse(call.moderator, Notice.invalidNick(problem), effects: &effects) }
+        let newKey = nicknames.key(newNick)
+        if nicknames.isAdminNick(newNick) && !member.isAdmin { return refuse(call.moderator, Notice.adminNickReserved, effects: &effects) }
         if let holder = nickIndex[newKey], holder != client { return refuse(call.moderator, Notice.nickInUse(newNick), effects: &effects) }
         guard newNick != member.nick else { return .done }
         var renamed = member
         renamed.nick = newNick
         renamed.chatPrefix = Array(ServerReply.chatLine(newNick, "").utf8)
-        nickIndex[Nickname.key(member.nick)] = nil
+        nickIndex[nicknames.key(member.nick)] = nil
         nickIndex[newKey] = client
         clients[client] = .member(renamed, peer: peer)
         broadcast(Notice.nickChanged(member.nick, newNick), effects: &effects)

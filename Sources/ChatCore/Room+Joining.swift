@@ -7,10 +7,10 @@ extension Room {
     func greet(_ client: ClientID, text: String, address: IPAddress, peer: String, now: RoomTime, effects: inout [RoomEffect]) {
         switch ClientRequest.parseGreeting(text) {
         case let .join(nick):
-            if Nickname.isAdminNick(nick) {
+            if nicknames.isAdminNick(nick) {
                 return refuse(client, Notice.adminNickReserved, reason: "tried the admin nick without a password", peer: peer, effects: &effects)
             }
-            if let problem = Nickname.problem(with: nick) {
+            if let problem = nicknames.problem(with: nick) {
                 return refuse(client, Notice.invalidNick(problem), reason: "invalid nickname: \(problem)", peer: peer, effects: &effects)
             }
             admit(client, nick: nick, account: nil, address: address, peer: peer, now: now, effects: &effects)
@@ -49,7 +49,7 @@ extension Room {
         if let wait = admitJoin(from: address, now: now) {
             return refuse(client, Notice.tooManyJoins(secondsLeft: wait), reason: "too many joins from its address", peer: peer, effects: &effects)
         }
-        let key = Nickname.key(nick)
+        let key = nicknames.key(nick)
         if nickIndex[key] != nil {
             return refuse(client, Notice.nickInUse(nick), reason: "nickname in use", peer: peer, effects: &effects)
         }

@@ -12,7 +12,7 @@ extension Room {
     func activeMute(for member: Member, now: RoomTime) -> Sanction? {
         sanctions.first { sanction in
             sanction.kind == .mute && !sanction.isExpired(at: now.unixSeconds)
-                && (sanction.range.contains(member.address) || sanction.nick.map(Nickname.key) == Nickname.key(member.nick))
+                && (sanction.range.contains(member.address) || sanction.nick.map(nicknames.key) == nicknames.key(member.nick))
         }
     }
 
@@ -126,7 +126,7 @@ extension Room {
         if let range = IPRange(parsing: targetText) {
             lifted = sanctions.filter { $0.kind == .ban && ($0.range == range || (range.isSingleAddress && $0.range.contains(range.network))) }
         } else {
-            lifted = sanctions.filter { $0.kind == .ban && $0.nick.map(Nickname.key) == Nickname.key(targetText) }
+            lifted = sanctions.filter { $0.kind == .ban && $0.nick.map(nicknames.key) == nicknames.key(targetText) }
         }
         guard !lifted.isEmpty else { return refuse(moderator, Notice.noBanMatches(targetText), effects: &effects) }
         sanctions.removeAll { candidate in lifted.contains(candidate) }
@@ -152,7 +152,7 @@ extension Room {
         if let own = moderator.address, IPRange(target.address).contains(own) {
             return refuse(moderator, Notice.cannotMuteOwnAddress(target.nick), effects: &effects)
         }
-        sanctions.removeAll { $0.kind == .mute && ($0.range.contains(target.address) || $0.nick.map(Nickname.key) == Nickname.key(target.nick)) }
+        sanctions.removeAll { $0.kind == .mute && ($0.range.contains(target.address) || $0.nick.map(nicknames.key) == nicknames.key(target.nick)) }
         let sanction = Sanction(kind: .mute, range: IPRange(target.address), nick: target.nick, reason: reason,
                                 setBy: moderator.name, setAt: now.unixSeconds, expiresAt: seconds.map { Self.expiry(now.unixSeconds, plus: $0) })
         sanctions.append(sanction)
@@ -173,7 +173,7 @@ extension Room {
     func unmute(_ targetNick: String, by moderator: Moderator, effects: inout [RoomEffect]) -> CommandResult {
         let online = member(named: targetNick)
         let lifted = sanctions.filter { sanction in
-            sanction.kind == .mute && (sanction.nick.map(Nickname.key) == Nickname.key(targetNick)
+            sanction.kind == .mute && (sanction.nick.map(nicknames.key) == nicknames.key(targetNick)
                                        || (online.map { sanction.range.contains($0.1.address) } ?? false))
         }
         guard !lifted.isEmpty else { return refuse(moderator, Notice.notMuted(targetNick), effects: &effects) }

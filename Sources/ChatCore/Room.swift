@@ -44,6 +44,8 @@ public final class Room {
         /// refused at once.
         public var passwordChecksPerAddress: Int
         public var passwordChecksInFlight: Int
+        /// What a nickname may be and when two are the same (the daemon's are ICU's).
+        public var nicknameRules: any NicknameRules
 
         public init(adminPasswordHash: (any PasswordVerifier)? = nil, accounts: [String: any PasswordVerifier] = [:],
                     logMessageBodies: Bool = false, historyLimit: Int = 50,
@@ -52,7 +54,8 @@ public final class Room {
                     maximumLineBytes: Int = FrameFormat.defaultMaximumPayloadLength,
                     joinsPerAddressPerMinute: Int = 0, ipv6HostPrefix: Int = 64,
                     presenceRate: Double = 0, presenceBurst: Int = 10, decoyVerifier: (any PasswordVerifier)? = nil,
-                    passwordChecksPerAddress: Int = 2, passwordChecksInFlight: Int = 32) {
+                    passwordChecksPerAddress: Int = 2, passwordChecksInFlight: Int = 32,
+                    nicknameRules: any NicknameRules = Nickname.basicRules) {
             var accounts = accounts
             if let adminPasswordHash { accounts[Nickname.adminNick] = adminPasswordHash }
             self.accounts = accounts
@@ -71,6 +74,7 @@ public final class Room {
             self.decoyVerifier = decoyVerifier
             self.passwordChecksPerAddress = passwordChecksPerAddress
             self.passwordChecksInFlight = passwordChecksInFlight
+            self.nicknameRules = nicknameRules
         }
 
         /// What a member's lines are held to, as the limits line tells them.
@@ -314,7 +318,7 @@ public final class Room {
     }
 
     func member(named nick: String) -> (ClientID, Member, String)? {
-        guard let id = nickIndex[Nickname.key(nick)], case let .member(member, peer)? = clients[id] else { return nil }
+        guard let id = nickIndex[nicknames.key(nick)], case let .member(member, peer)? = clients[id] else { return nil }
         return (id, member, peer)
     }
 
@@ -322,7 +326,7 @@ public final class Room {
     /// one broadcast does not affect the order each recipient sees.
     func removeMember(_ client: ClientID, _ member: Member) {
         clients[client] = nil
-        nickIndex[Nickname.key(member.nick)] = nil
+        nickIndex[nicknames.key(member.nick)] = nil
         let index = member.orderIndex
         let last = memberOrder.count - 1
         if index != last {

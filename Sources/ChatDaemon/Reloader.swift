@@ -1,5 +1,6 @@
 import ChatCore
 import Logging
+import NicknameProfile
 
 /// SIGHUP or `chatroomctl reload`: reads the configuration again and plans the change all
 /// or nothing. The plan keeps the running values of keys only a restart can change (the
@@ -55,6 +56,7 @@ extension Settings {
                            maximumLineBytes: maxFrameBytes,
                            joinsPerAddressPerMinute: joinsPerAddressPerMinute, ipv6HostPrefix: ipv6HostPrefix,
                            presenceRate: presenceRate, presenceBurst: presenceBurst, decoyVerifier: decoy,
-                           passwordChecksPerAddress: passwordChecksPerAddress, passwordChecksInFlight: passwordChecksInFlight)
+                           passwordChecksPerAddress: passwordChecksPerAddress, passwordChecksInFlight: passwordChecksInFlight,
+                           nicknameRules: NicknameProfile.standard)
     }
 }

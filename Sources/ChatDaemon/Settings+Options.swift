@@ -1,6 +1,7 @@
 import ChatCore
 import ChatProtocol
 import Glibc
+import NicknameProfile
 import Reactor
 
 extension Settings {
@@ -52,7 +53,7 @@ extension Settings {
                repeats: true, reloadable: true, stores: \.admins) { value, settings throws(Invalid) in
             let parts = value.split(whereSeparator: \.isWhitespace).map(String.init)
             guard parts.count == 2 else { throw Invalid(message: "expected 'NAME HASH', got '\(value)'") }
-            guard Nickname.problem(with: parts[0]) == nil else { throw Invalid(message: "invalid account name '\(parts[0])'") }
+            guard NicknameProfile.standard.problem(with: parts[0]) == nil else { throw Invalid(message: "invalid account name '\(parts[0])'") }
             guard settings.admins[parts[0]] == nil else { throw Invalid(message: "account '\(parts[0])' is defined twice") }
             try checkHashSyntax(parts[1], account: parts[0])
             settings.admins[parts[0]] = parts[1]

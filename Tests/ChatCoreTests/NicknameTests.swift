@@ -59,6 +59,23 @@ struct NicknameTests {
         #expect(Nickname.Problem.tooLong.description == "it is longer than 32 bytes")
         #expect(Nickname.Problem.containsWhitespaceOrControl.description == "it contains spaces or control characters")
         #expect(Nickname.Problem.noLetterOrDigit.description == "it needs at least one letter or digit")
+        #expect(Nickname.Problem.invisibleCharacter("\u{34F}").description
+                == "it contains an invisible character (U+034F COMBINING GRAPHEME JOINER)")
+        #expect(Nickname.Problem.disallowedCharacter("\u{E000}").description == "it contains U+E000, which nicknames may not use")
+        #expect(Nickname.Problem.disallowedCharacter("\u{1D41A}").description
+                == "it contains U+1D41A MATHEMATICAL BOLD SMALL A, which nicknames may not use")
+        #expect(Nickname.Problem.hiddenMarks.description == "it contains combining marks that would not be visible")
+    }
+
+    @Test func basicRules_areTheStaticRules() {
+        let rules = Nickname.basicRules
+        for nick in ["alice", "a b", "", "10.0.0.1", "!!!", "ALICE"] {
+            #expect(rules.problem(with: nick) == Nickname.problem(with: nick))
+            #expect(rules.key(nick) == Nickname.key(nick))
+            #expect(rules.isAdminNick(nick) == Nickname.isAdminNick(nick))
+        }
+        #expect(rules.isAdminNick("Admin"))
+        #expect(Room.Configuration().nicknameRules.key("ALICE") == "alice")
     }
 }
 
