@@ -89,15 +89,19 @@ test-sandbox:
 	Tests/systemd/selftest.sh
 
 # Load test (chatroom-bench, docs/benchmarks.md): fanout 100/1 and 1000/10 closed loop,
-# 100 members at 1000 msg/s, 10000 idle members, churn and never-reading members, each
-# against a fresh release daemon on 127.0.0.1. About two minutes; rewrites the results
-# section of docs/benchmarks.md. More members or longer runs: BENCH_ARGS='--idle-members 19000'.
+# 100 members at 1000 msg/s, 1000 at 100 msg/s, 10000 joins (idle), churn and never-reading
+# members, each against a fresh release daemon on 127.0.0.1 and, interleaved run by run,
+# against the C reference server Tests/bench/ref_fanout.c (built with cc -O2 into
+# .build-bench/ by the bench itself), so every run reports chatroomd's ratio to it.
+# About five minutes (plus up to one waiting for a quiet machine); rewrites the results
+# section of docs/benchmarks.md. More members or longer runs: BENCH_ARGS='--idle-members 19000';
+# chatroomd alone: BENCH_ARGS=--no-reference.
 BENCH_ARGS ?=
 .PHONY: bench bench-quick
 bench: release
 	$(RELEASE_BIN)/chatroom-bench suite --spawn $(RELEASE_BIN)/chatroomd --markdown docs/benchmarks.md $(BENCH_ARGS)
 
-# The same set, short (about 20 s), writing nothing: a smoke test of the bench itself.
+# The same set, short (about 30 s), writing nothing: a smoke test of the bench itself.
 bench-quick: release
 	$(RELEASE_BIN)/chatroom-bench suite --quick --spawn $(RELEASE_BIN)/chatroomd $(BENCH_ARGS)
 

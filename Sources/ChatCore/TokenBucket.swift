@@ -8,6 +8,14 @@ struct TokenBucket: Sendable {
         updated = now
     }
 
+    /// A bucket as a predecessor process left it.
+    init(tokens: Double, updatedAt: UInt64) {
+        self.tokens = tokens
+        updated = updatedAt
+    }
+
+    var updatedAt: UInt64 { updated }
+
     /// Takes a token if one is available.
     mutating func take(rate: Double, burst: Double, now: UInt64) -> Bool {
         if now > updated {

@@ -1,4 +1,5 @@
 import ChatCore
+import ChatProtocol
 import Logging
 import Reactor
 import SystemCalls
@@ -24,12 +25,12 @@ final class ServiceSupervisor {
         self.logger = logger
     }
 
-    /// `12 members online, 3.5 msg/s relayed, 1 active ban`, and a warning while changes
-    /// to the sanctions or topic are not on disk.
+    /// `12 members online, 3.5 msg/s relayed, 1 active ban, longest turn 2 ms, v0.3.0`, and a
+    /// warning while changes to the sanctions or topic are not on disk.
     static func statusLine(members: Int, bans: Int, rate: Double, unsavedState: Bool = false, longestTurn: UInt64 = 0) -> String {
         let tenths = Int((rate * 10).rounded())
         return "\(members) member\(members == 1 ? "" : "s") online, \(tenths / 10).\(tenths % 10) msg/s relayed, \(bans) active ban\(bans == 1 ? "" : "s")"
-            + ", longest turn \(longestTurn / 1_000_000) ms"
+            + ", longest turn \(longestTurn / 1_000_000) ms, v\(ChatroomVersion.current)"
             + (unsavedState ? "; STATE NOT SAVED (see the log)" : "")
     }
 

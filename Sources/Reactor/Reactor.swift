@@ -53,6 +53,9 @@ public final class Reactor {
         var flushScheduled = false
         var closeScheduled = false
         var readingPaused = false
+        /// On `trimList`: the queue emptied with large storage, given back next turn if
+        /// nothing was queued meanwhile.
+        var trimScheduled = false
         var interest: UInt32 = 0
         var queue = OutboundQueue()
         var closeReason: CloseReason? = nil
@@ -82,12 +85,13 @@ public final class Reactor {
     // instructions under load). Safe because the reactor is single-threaded and never holds
     // an access to them across a call that could re-enter: the delegate is called only from
     // the loop, between accesses.
-    @exclusivity(unchecked) private var slots: [Slot] = []
+    @exclusivity(unchecked) private var slots = SlotTable()
     private var freeSlots: [UInt32] = []
     private var listeners: [Listener?] = []
     private var timers = TimerQueue()
     @exclusivity(unchecked) private var flushList: [Int] = []
     @exclusivity(unchecked) private var closeList: [Int] = []
+    @exclusivity(unchecked) private var trimList: [Int] = []
     private var running = false
     public private(set) var connectionCount = 0
     /// Descriptors of the caller's (an eventfd, a client library's socket) whose
@@ -117,7 +121,11 @@ public final class Reactor {
     }
 
     deinit {
-        for index in slots.indices where slots[index].phase != .free { closeDescriptor(slots[index].fd) }
+        for index in slots.indices {
+            if slots[index].phase != .free { closeDescriptor(slots[index].fd) }
+            slots[index].queue.removeAll()
+        }
+        slots.deallocate()
         for listener in listeners { if let listener { closeDescriptor(listener.fd) } }
         if signalFD >= 0 { closeDescriptor(signalFD) }
         closeDescriptor(epollFD)
@@ -311,6 +319,15 @@ public final class Reactor {
     }
 
     private func finishTurn() {
+        // Queues that emptied last turn with large storage and got nothing since: a
+        // connection that is busy every turn keeps its ring, an idle one costs little.
+        if !trimList.isEmpty {
+            for index in trimList {
+                slots[index].trimScheduled = false
+                slots[index].queue.releaseStorageIfEmpty()
+            }
+            trimList.removeAll(keepingCapacity: true)
+        }
         // Closing and flushing can produce more of each (a write error ends a member,
         // whose leave is broadcast), so repeat until both lists are empty.
         while !flushList.isEmpty || !closeList.isEmpty {
@@ -364,6 +381,7 @@ public final class Reactor {
 
     // MARK: Writing
 
+    @inline(__always)
     private func scheduleFlush(_ index: Int) {
         if !slots[index].flushScheduled {
             slots[index].flushScheduled = true
@@ -378,9 +396,7 @@ public final class Reactor {
         var written = 0
         var blocked = false
         while !slots[index].queue.isEmpty && written < configuration.writeBytesPerTurn {
-            let count = slots[index].queue.gather(into: iovecs, capacity: iovecCapacity)
-            var offered = 0
-            for i in 0..<count { offered += iovecs[i].iov_len }
+            let (count, offered) = slots[index].queue.gather(into: iovecs, limit: iovecCapacity)
             let result: NonBlocking<Int>
             do {
                 result = try nonBlocking("writev") { Glibc.writev(fd, iovecs, Int32(count)) }
@@ -409,7 +425,13 @@ public final class Reactor {
         if slots[index].readingPaused && slots[index].queue.queuedBytes <= configuration.pauseReadingAboveQueuedBytes / 4 {
             slots[index].readingPaused = false
         }
-        if slots[index].queue.isEmpty && slots[index].phase == .closing { beginLinger(index) }
+        if slots[index].queue.isEmpty {
+            if slots[index].queue.capacity > OutboundQueue.keptCapacity && !slots[index].trimScheduled {
+                slots[index].trimScheduled = true
+                trimList.append(index)
+            }
+            if slots[index].phase == .closing { beginLinger(index) }
+        }
         updateInterest(index)
     }
 
@@ -466,6 +488,7 @@ public final class Reactor {
         closeDescriptor(slots[index].fd)  // also removes it from the epoll set
         if let timer = slots[index].closeTimer { timers.cancel(timer) }
         let generation = slots[index].generation
+        slots[index].queue.removeAll()  // the queue's storage is manual (see OutboundQueue)
         slots[index] = Slot()
         slots[index].generation = generation
         freeSlots.append(UInt32(index))
@@ -565,12 +588,14 @@ public final class Reactor {
 
     // MARK: Helpers
 
+    @inline(__always)
     private func liveSlot(_ id: ConnectionID) -> Int? {
         let index = id.slot
         guard index < slots.count, slots[index].generation == id.generation, slots[index].phase != .free else { return nil }
         return index
     }
 
+    @inline(__always)
     private func openSlot(_ id: ConnectionID) -> Int? {
         guard let index = liveSlot(id), slots[index].phase == .open, !slots[index].closeScheduled else { return nil }
         return index

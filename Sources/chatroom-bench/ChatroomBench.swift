@@ -50,7 +50,17 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("source-addresses"), help: ArgumentHelp("Bind client sockets to this many source addresses, 127.0.0.2 upwards. Default: as many as the connections need (one per ~90 % of the ephemeral port range).", valueName: "K"))
     var sourceAddresses: Int?
 
+    @Option(help: ArgumentHelp("The C reference server measured beside chatroomd: a .c file (built with cc -O2 into .build-bench/) or a binary. Default: \(ReferenceServer.defaultSource).", valueName: "PATH"))
+    var reference: String?
+
+    @Flag(name: .customLong("no-reference"), help: "suite: measure chatroomd alone, without the C reference server beside it.")
+    var noReference = false
+
+    @Flag(name: .customLong("measure-reference"), help: "Drive the C reference server instead of chatroomd (a fresh one per run).")
+    var measureReference = false
+
     func validate() throws {
+        if measureReference && (connect != nil || noReference) { throw ValidationError("--measure-reference goes with neither --connect nor --no-reference") }
         if spawn != nil && connect != nil { throw ValidationError("give --spawn or --connect, not both") }
         if serverPID != nil && connect == nil { throw ValidationError("--server-pid goes with --connect") }
         if let connect {
@@ -68,11 +78,15 @@ struct ServerOptions: ParsableArguments {
     /// What a spawned daemon is told besides its listen address and log: limits meant for
     /// people, lifted so they do not cut the load generator off (every connection comes
     /// from a handful of addresses, and closed-loop senders are flooding by design), so
-    /// flood control is off. Chat history keeps its default (50 lines replayed to each
-    /// joiner).
+    /// flood control is off; every join is announced one by one, as the C reference does,
+    /// so the join storm measures the same work. Chat history keeps its default (50 lines
+    /// replayed to each joiner).
     static let benchLimits = [
         "--max-connections", "1000000",
         "--max-connections-per-address", "1000000",
+        "--accepts-per-address-per-second", "off",
+        "--joins-per-address-per-minute", "off",
+        "--presence-rate", "off",
         "--flood-rate", "off",
     ]
 
@@ -100,8 +114,18 @@ struct ServerOptions: ParsableArguments {
             return ServerUnderTest.external(address: try! SocketAddress(parsing: connect), pid: serverPID)
         }
         let wrapper = spawnWrapper.map { $0.split(separator: " ").map(String.init) } ?? []
+        if measureReference { return try makeReferenceServer(wrapper: wrapper) }
         return try ServerUnderTest.spawn(path: spawn ?? ".build/release/chatroomd", logLevel: serverLogLevel,
                                          extraArguments: Self.benchLimits + serverArguments, wrapper: wrapper, startTimeoutSeconds: startTimeout)
+    }
+
+    /// Whether the suite measures the C reference server beside chatroomd.
+    var comparesWithReference: Bool { !noReference && !isExternal }
+
+    /// A fresh C reference server (built first if need be).
+    func makeReferenceServer(wrapper: [String] = []) throws(BenchError) -> ServerUnderTest {
+        let binary = try ReferenceServer.binary(for: reference ?? ReferenceServer.defaultSource)
+        return try ServerUnderTest.spawnReference(path: binary, wrapper: wrapper, startTimeoutSeconds: startTimeout)
     }
 
     /// Nicks must be unique in the room: against an external server, whose room may still

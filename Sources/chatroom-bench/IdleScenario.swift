@@ -83,6 +83,7 @@ final class IdleRun: DriverEvents {
         report.set("joins_per_s", .double(Double(n) / joinSeconds))
         report.set("join_notices", .int(Int64(n * (n + 1) / 2)))
         report.set("join_server_cpu_s", Format.optionalDouble(joinCPU))
+        report.set("joins_per_server_cpu_s", Format.optionalDouble(joinCPU.flatMap { $0 > 0 ? Double(n) / $0 : nil }))
         report.set("server_rss_before_bytes", before.map { .int(Int64($0.rssBytes)) } ?? .null)
         report.set("server_rss_after_bytes", held.map { .int(Int64($0.rssBytes)) } ?? .null)
         report.set("server_rss_peak_bytes", held.map { .int(Int64($0.peakRSSBytes)) } ?? .null)

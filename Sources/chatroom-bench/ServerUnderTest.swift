@@ -37,9 +37,21 @@ final class ServerUnderTest {
         guard access(path, X_OK) == 0 else {
             throw BenchError("\(path) is not an executable; build it with 'swift build -c release --static-swift-stdlib' (make release)")
         }
+        let arguments = wrapper + [path, "--listen", "127.0.0.1:0", "--log-target", "stderr", "--log-level", logLevel] + extraArguments
+        return try launch(arguments, wrapped: !wrapper.isEmpty, startTimeoutSeconds: startTimeoutSeconds)
+    }
+
+    /// Starts the C reference server (`Tests/bench/ref_fanout.c`, built by
+    /// `ReferenceServer.binary`) on 127.0.0.1 with a kernel-chosen port, found in /proc.
+    static func spawnReference(path: String, wrapper: [String] = [], startTimeoutSeconds: Double) throws(BenchError) -> ServerUnderTest {
+        guard access(path, X_OK) == 0 else { throw BenchError("\(path) is not an executable") }
+        return try launch(wrapper + [path, "-a", "127.0.0.1", "-p", "0"], wrapped: !wrapper.isEmpty, startTimeoutSeconds: startTimeoutSeconds)
+    }
+
+    /// Spawns `arguments` with its output in a temporary log file and waits until it listens.
+    private static func launch(_ arguments: [String], wrapped: Bool, startTimeoutSeconds: Double) throws(BenchError) -> ServerUnderTest {
         spawnCount += 1
         let logPath = "/tmp/chatroom-bench-\(getpid())-\(spawnCount).log"
-        let arguments = wrapper + [path, "--listen", "127.0.0.1:0", "--log-target", "stderr", "--log-level", logLevel] + extraArguments
         let environment = ["PATH=" + (getenv("PATH").map { String(cString: $0) } ?? "/usr/bin:/bin")]
 
         var actions = posix_spawn_file_actions_t()
@@ -75,7 +87,7 @@ final class ServerUnderTest {
         do {
             let port = try waitForListening(pid: pid, logPath: logPath, timeoutSeconds: startTimeoutSeconds)
             server = ServerUnderTest(address: SocketAddress.ipv4("127.0.0.1", port: port)!, pid: pid,
-                                     spawned: true, logPath: logPath, wrapped: !wrapper.isEmpty)
+                                     spawned: true, logPath: logPath, wrapped: wrapped)
         } catch {
             kill(pid, SIGKILL)
             var status: Int32 = 0
