@@ -38,5 +38,9 @@ public enum ChatEvent {
         "control-listen": "648cd321c028472c913fa604a7cb1f6e",
         "control-refused": "d632de4b02104a36bfbd1fcbaff2a902",
         "legacy-password-hash": "f580ad126937407f9b25c597f4f7a248",
+        "admin-logout": "d1493e4332cc4ab29ba87c32c25b8ca9",
+        "state-saved": "b6088a5f91234ada9654cdf8ba31b72c",
+        "loop-stalled": "88d4b01f38354f99be0c4a3ec6f527ad",
+        "topic": "d03cee425a6d451291e0a66932050704",
     ]
 }

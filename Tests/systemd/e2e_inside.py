@@ -229,6 +229,10 @@ def main():
     check(message is not None and message.get("MESSAGE") == "alice: hello from alice", "the message body is logged at debug priority")
     explained = run("journalctl", "-x", "-u", "chatroomd.service", "--no-pager").stdout
     check("Defined-By: chatroomd" in explained, "journalctl -x shows the catalog's explanations", explained[-600:])
+    listed = run("journalctl", "--list-catalog").stdout
+    missing = sorted(event for event, mid in MESSAGE_IDS.items() if mid not in listed)
+    check(bool(MESSAGE_IDS) and not missing, f"each of the {len(MESSAGE_IDS)} MESSAGE_IDs has an entry in the installed catalog",
+          f"missing: {missing}")
 
     # 3. Reload: RELOADING=1 then READY=1, nobody dropped.
     reload = run("systemctl", "reload", "chatroomd.service")
