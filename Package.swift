@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "Terminal"),
         // Wires the Reactor to the Room.
         .target(name: "ChatDaemon", dependencies: [
-            "Reactor", "ChatCore", "ChatProtocol", "Bytes", "Systemd", "CPasswordHash", "SystemCalls", "NicknameProfile",
+            "Reactor", "ChatCore", "ChatProtocol", "Bytes", "Systemd", "CLinux", "CPasswordHash", "SystemCalls", "NicknameProfile",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The terminal client's logic: connection, line editor, terminal modes.

@@ -1,6 +1,8 @@
 #ifndef _GNU_SOURCE
 #error "CLinux must be built with _GNU_SOURCE (see Package.swift)"
 #endif
+#include <sys/mman.h>
+#include <fcntl.h>
 #include "CLinux.h"
 #include <errno.h>
 #include <unistd.h>
@@ -76,3 +78,17 @@ int clinux_peer_credentials(int fd, int *pid, unsigned int *uid, unsigned int *g
     return 0;
 }
 
+
+int clinux_memfd(const char *name) {
+    return memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+}
+
+int clinux_seal(int fd) {
+    return fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+}
+
+int clinux_set_cloexec(int fd, int on) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0) return -1;
+    return fcntl(fd, F_SETFD, on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC));
+}

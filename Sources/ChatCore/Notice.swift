@@ -105,6 +105,7 @@ public enum Notice {
     }
     public static let loginFailed = "Login failed: unknown account or wrong password."
     public static let loginBusy = "The server is checking too many logins right now; try again in a few seconds."
+    public static let loginInterrupted = "Your login was interrupted by a server restart; send it again."
     public static let loginInProgress = "Your login is still being checked; wait for its answer."
 
     // Topic

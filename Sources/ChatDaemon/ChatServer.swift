@@ -48,6 +48,9 @@ public final class ChatServer: ReactorDelegate {
         self.environment = environment
         self.logger = logger
         reloader = Reloader(resolve: reloadSettings, environment: environment)
+        // Now, while /proc/self/exe still names the file we were started from: after an
+        // upgrade replaces it, the link reads "... (deleted)".
+        _ = Self.executablePath
         var reactorConfiguration = Reactor.Configuration()
         reactorConfiguration.maximumQueuedBytes = settings.maxSendQueueBytes
         reactorConfiguration.pauseReadingAboveQueuedBytes = max(settings.maxSendQueueBytes / 4, 64 << 10)
@@ -87,16 +90,21 @@ public final class ChatServer: ReactorDelegate {
     /// daemon is ready to serve; `run()` reports readiness.
     public func start() throws(StartError) {
         signal(SIGPIPE, SIG_IGN)  // write errors come back as EPIPE instead of killing us
-        do { try reactor.handleSignals([SIGINT, SIGTERM, SIGHUP]) } catch { throw .setup(error) }
-        let listeners = Listeners(reactor: reactor, log: { [unowned self] in log($0, $1, $2, $3) },
-                                  warn: { [unowned self] in logger.warning("\($0)") })
-        try listeners.openChat(configured: settings.listen)
-        if let (listener, path) = try listeners.openControl(path: settings.controlSocket, group: settings.controlGroup,
-                                                            environment: environment) {
-            control = ControlServer(reactor: reactor, listener: listener, path: path,
-                                    access: ControlAccess(groupName: settings.controlGroup),
-                                    answer: { [unowned self] in ControlCommands.run($0, actor: $1, server: self) },
-                                    log: { [unowned self] in log($0, $1, $2, $3) })
+        do { try reactor.handleSignals([SIGINT, SIGTERM, SIGHUP, SIGUSR2]) } catch { throw .setup(error) }
+        var handover: HandoverState? = nil
+        if let fd = environment[HandoverState.environmentKey].flatMap(Int32.init) {
+            do { handover = try HandoverState.read(fd: fd) } catch { throw .configuration(error.description) }
+        }
+        if let handover {
+            try adoptListeners(handover)
+        } else {
+            let listeners = Listeners(reactor: reactor, log: { [unowned self] in log($0, $1, $2, $3) },
+                                      warn: { [unowned self] in logger.warning("\($0)") })
+            try listeners.openChat(configured: settings.listen)
+            if let (listener, path) = try listeners.openControl(path: settings.controlSocket, group: settings.controlGroup,
+                                                                environment: environment) {
+                startControl(listener: listener, file: path)
+            }
         }
         // Last, after the signals are blocked (threads inherit the mask, so they never take
         // a SIGTERM meant for the loop's signalfd) and once nothing else can fail.
@@ -104,6 +112,29 @@ public final class ChatServer: ReactorDelegate {
             passwordChecker = try PasswordChecker(workers: settings.passwordCheckWorkers, reactor: reactor) { [unowned self] id, matched in
                 room.passwordChecked(id, matched: matched, now: now(), effects: &effects)
                 applyEffects()
+            }
+        } catch {
+            throw .setup(error)
+        }
+        if let handover { restoreHandover(handover) }
+    }
+
+    private func startControl(listener: ListenerID, file: UnixSocketFile) {
+        control = ControlServer(reactor: reactor, listener: listener, path: file,
+                                access: ControlAccess(groupName: settings.controlGroup),
+                                answer: { [unowned self] in ControlCommands.run($0, actor: $1, connection: $2, server: self) },
+                                log: { [unowned self] in log($0, $1, $2, $3) })
+    }
+
+    /// In a successor: the predecessor's listeners, instead of binding.
+    private func adoptListeners(_ state: HandoverState) throws(StartError) {
+        do {
+            for fd in state.listeners where fd != state.controlListener {
+                try reactor.addListener(fd: fd)
+                log(.notice, "listen", "listening on \(try Socket.localAddress(fd)) (from the previous process)", [:])
+            }
+            if let fd = state.controlListener, let path = state.controlPath {
+                startControl(listener: try reactor.addListener(fd: fd), file: try UnixSocketFile(boundAt: path))
             }
         } catch {
             throw .setup(error)
@@ -118,6 +149,11 @@ public final class ChatServer: ReactorDelegate {
         }
         log(.info, "start", "chatroomd \(ChatroomVersion.current) started")
         supervisor.ready(room: room)
+        if let fd = environment[HandoverState.readyEnvironmentKey].flatMap(Int32.init) {
+            // The predecessor waits for this word, then exits.
+            _ = "ready".withCString { write(fd, $0, 5) }
+            close(fd)
+        }
         supervisor.repeatEvery(nanoseconds: 1_000_000_000) { [weak self] in self?.everySecond() }
         supervisor.repeatEvery(nanoseconds: 5_000_000_000) { [weak self] in self?.saveHistoryIfChanged() }
         reactor.run()
@@ -229,6 +265,7 @@ public final class ChatServer: ReactorDelegate {
         case SIGTERM: beginShutdown(signalName: "SIGTERM")
         case SIGINT: beginShutdown(signalName: "SIGINT")
         case SIGHUP: reload()
+        case SIGUSR2: _ = handOver(trigger: "SIGUSR2")
         default: break
         }
     }

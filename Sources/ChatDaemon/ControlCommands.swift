@@ -1,6 +1,7 @@
 import ChatCore
 import ChatProtocol
 import Foundation
+import Reactor
 
 /// What the control socket answers. The daemon's own queries (`who`, `stats`, `reload`,
 /// and `bans` in JSON) are here; every other command is a Room command the operator may
@@ -8,10 +9,10 @@ import Foundation
 /// admin's, with the actor `chatroomctl:<user>`.
 enum ControlCommands {
     /// The daemon's queries, besides the Room's commands.
-    static let queries = ["who", "stats", "reload"]
+    static let queries = ["who", "stats", "reload", "restart"]
     static var all: [String] { queries + Room.operatorCommands.map(\.name) }
 
-    static func run(_ request: String, actor: String, server: ChatServer) -> String {
+    static func run(_ request: String, actor: String, connection: ConnectionID, server: ChatServer) -> String {
         let (json, command, arguments) = ControlSyntax.parse(request)
         let room = server.room
         let now = server.currentTime()
@@ -38,6 +39,12 @@ enum ControlCommands {
             let outcome = server.reload()
             if json { return encode(.object(["ok": .bool(outcome.succeeded), "message": .string(outcome.lines.joined(separator: "\n"))])) }
             return (outcome.succeeded ? "" : ControlSyntax.errorPrefix) + outcome.lines.joined(separator: "\n")
+        case "restart":
+            // Returns only if the restart failed: on success the successor serves and this
+            // process has already replied and exited.
+            let reason = server.handOver(trigger: "chatroomctl restart by \(actor)", replyTo: connection)
+            let message = "restart failed, still serving: \(reason)"
+            return json ? encode(.object(["ok": false, "error": .string(ControlSyntax.errorPrefix + message)])) : ControlSyntax.errorPrefix + message
         case _ where Room.command(named: command)?.operatorMayUse == true:
             let outcome = server.runControl(command, arguments: arguments, actor: actor)
             let joined = outcome.lines.joined(separator: "\n")

@@ -17,7 +17,7 @@ final class ControlServer {
 
     private let reactor: Reactor
     private let access: ControlAccess
-    private let answer: (_ request: String, _ actor: String) -> String
+    private let answer: (_ request: String, _ actor: String, _ connection: ConnectionID) -> String
     private let log: (_ level: Logger.Level, _ event: String, _ message: String, _ fields: [String: String]) -> Void
     let listener: ListenerID
     /// Removed at stop only if still ours (`UnixSocketFile.removeIfStillOurs`).
@@ -26,7 +26,7 @@ final class ControlServer {
     private var sessions: [ConnectionID: Session] = [:]
 
     init(reactor: Reactor, listener: ListenerID, path socketFile: UnixSocketFile, access: ControlAccess,
-         answer: @escaping (String, String) -> String,
+         answer: @escaping (String, String, ConnectionID) -> String,
          log: @escaping (Logger.Level, String, String, [String: String]) -> Void) {
         self.reactor = reactor
         self.listener = listener
@@ -67,7 +67,7 @@ final class ControlServer {
             finish(connection, session, reply: ControlSyntax.errorPrefix + "\(error)", reason: "control protocol error")
             return true
         }
-        if let request { finish(connection, session, reply: answer(request, session.actor), reason: "control request done") }
+        if let request { finish(connection, session, reply: answer(request, session.actor, connection), reason: "control request done") }
         return true
     }
 

@@ -58,6 +58,12 @@ final class ServiceSupervisor {
         }
     }
 
+    /// A successor serves: systemd follows it as the main process.
+    func handedOver(to pid: Int32) {
+        notifier.mainProcess(pid, status: "handed over to process \(pid)")
+        SystemdNotifier.barrier()
+    }
+
     func reloading() { notifier.reloading(monotonicMicroseconds: MonotonicClock.now() / 1000) }
     func reloaded() { notifier.ready(status: lastStatus) }
     func stopping(_ status: String) { notifier.stopping(status: status) }

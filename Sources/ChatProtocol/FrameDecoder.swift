@@ -41,6 +41,16 @@ public struct FrameDecoder: Sendable {
     /// Bytes held back waiting for the rest of a frame.
     public var bufferedByteCount: Int { pending.count }
 
+    /// The unfinished frame as it came over the wire (its header re-encoded if it was
+    /// already read): fed to a fresh decoder, it leaves that decoder in this one's state.
+    /// For handing a connection to a successor process mid-frame.
+    public var unconsumedInput: [UInt8] {
+        guard let expected = expectedPayload else { return pending }
+        var header = [UInt8](repeating: 0, count: FrameFormat.headerLength)
+        header.withUnsafeMutableBytes { FrameEncoder.writeHeader(length: expected, into: $0) }
+        return header + pending
+    }
+
     /// Feeds `input`, calling `onFrame` with each complete, valid payload in order.
     /// `onFrame` returns `false` to stop early (its connection is going away); the rest of
     /// the input is then dropped. Throws at the first protocol violation; the decoder

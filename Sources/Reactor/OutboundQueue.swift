@@ -103,6 +103,22 @@ struct OutboundQueue {
         head = 0
     }
 
+    /// The bytes not yet written, in order (the first frame from its offset), for handing
+    /// the connection to another process.
+    func pendingBytes() -> [UInt8] {
+        guard let storage else { return [] }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(queuedBytes)
+        var position = head
+        for index in 0..<count {
+            storage[position].takeUnretainedValue().withUnsafeBytes { frame in
+                bytes.append(contentsOf: index == 0 ? UnsafeRawBufferPointer(rebasing: frame[headOffset...]) : frame)
+            }
+            position = (position &+ 1) & (capacity &- 1)
+        }
+        return bytes
+    }
+
     /// Releases every queued frame and the storage.
     mutating func removeAll() {
         if let storage {

@@ -8,7 +8,7 @@ public struct UnixSocketFile: Sendable, Equatable {
     let device: UInt64
     let inode: UInt64
 
-    init(boundAt path: String) throws(SystemCallError) {
+    public init(boundAt path: String) throws(SystemCallError) {
         var status = stat()
         guard lstat(path, &status) == 0 else { throw SystemCallError("lstat \(path)") }
         self.path = path

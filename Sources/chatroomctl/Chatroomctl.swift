@@ -18,7 +18,7 @@ struct Chatroomctl: ParsableCommand {
             """,
         version: ChatroomVersion.current,
         subcommands: [
-            Who.self, Bans.self, Stats.self, Reload.self,
+            Who.self, Bans.self, Stats.self, Reload.self, Restart.self,
             Topic.self, Kick.self, Ban.self, Unban.self, Mute.self, Unmute.self, Slowmode.self, Say.self,
         ]
     )

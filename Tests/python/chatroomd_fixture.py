@@ -54,8 +54,9 @@ def chatroom_binary():
 class Daemon:
     """One chatroomd process. Use `start()`, then `port`, then `stop()`."""
 
-    def __init__(self, extra_args=(), seed_behaviour=None):
+    def __init__(self, extra_args=(), seed_behaviour=None, binary=None):
         self.extra_args = list(extra_args)
+        self.binary = binary  # None: chatroomd_binary()
         # None: SEED_BEHAVIOUR. Tests of history, flood control or reloads pass their own
         # (often []), since a flag given here would override their configuration file.
         self.seed_behaviour = list(self.SEED_BEHAVIOUR if seed_behaviour is None else seed_behaviour)
@@ -79,7 +80,7 @@ class Daemon:
                       "--accepts-per-address-per-second", "off"]
 
     def start(self):
-        args = [chatroomd_binary(), "--listen", f"{LOOPBACK}:0",
+        args = [self.binary or chatroomd_binary(), "--listen", f"{LOOPBACK}:0",
                 "--admin-password-hash", ADMIN_PASSWORD_HASH] + self.seed_behaviour + self.extra_args
         env = dict(os.environ)
         env.pop("CHATROOMD_ADMIN_PASSWORD_HASH", None)

@@ -48,4 +48,10 @@ int clinux_signalfd_read(int fd);
 int clinux_peer_credentials(int fd, int *pid, unsigned int *uid, unsigned int *gid);
 
 
+// Handing connections to a successor process: a sealed memory file for the state, and
+// close-on-exec switched per descriptor.
+int clinux_memfd(const char *name);
+int clinux_seal(int fd);
+int clinux_set_cloexec(int fd, int on);
+
 #endif

@@ -1,0 +1,191 @@
+"""A planned restart drops no one (`chatroomctl restart`, SIGUSR2, outside systemd): the
+daemon starts the program at its own path with every connection and the room's state,
+waits until it serves, and exits. Members chat on through it: nothing lost, duplicated or
+reordered in either direction, a frame half sent before is completed after, and nicks,
+admin logins and mutes hold. If the new process cannot start, the old one carries on.
+
+Nothing sleeps: waits are blocking reads, process exits and log lines with deadlines.
+"""
+
+import os
+import re
+import shutil
+import signal
+import stat
+import tempfile
+import threading
+import unittest
+
+from chat_test_support import ChatAssertions
+from chatroomd_fixture import ADMIN_PASSWORD, Daemon, chatroomd_binary
+from original_client import DEFAULT_TIMEOUT, OriginalClient
+from test_chatroomctl import run_chatroomctl
+
+HANDED = re.compile(r"chat_event=handover .*handed to process (\d+)")
+LINES_PER_MEMBER = 60
+DEADLINE = 20.0
+
+
+class HandoverTestCase(ChatAssertions, unittest.TestCase):
+
+    def start(self, binary=None):
+        self.directory = tempfile.mkdtemp(prefix="chatroomd-handover-")
+        self.addCleanup(shutil.rmtree, self.directory, ignore_errors=True)
+        self.socket_path = os.path.join(self.directory, "control")
+        self.daemon = Daemon(["--state-directory", self.directory, "--control-socket", self.socket_path],
+                             binary=binary)
+        self.daemon.start()
+        self.addCleanup(self.daemon.kill)
+        self.daemon.wait_for_log(r"chat_event=control-listen")
+        self.successor = None
+        self.addCleanup(self.stop_successor)
+
+    def stop_successor(self):
+        """The successor is not our child: signal it and wait for it to go."""
+        if self.successor is None:
+            return
+        try:
+            os.kill(self.successor, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        # Its stderr is the fixture's pipe: its last line says it stopped.
+        self.daemon.wait_for_log(r"chat_event=stop", timeout=DEADLINE)
+
+    def connect(self, source):
+        client = OriginalClient.connect(self.daemon.port, source=source, timeout=DEFAULT_TIMEOUT)
+        self.addCleanup(client.close)
+        return client
+
+    def join(self, nick, source, observers=()):
+        client = self.connect(source)
+        client.join(nick)
+        self.assertEqual(client.recv_n(2), ["Connected to the server", f"{nick} has joined the chat!"])
+        for observer in observers:
+            self.expect(observer, f"{nick} has joined the chat!")
+        return client
+
+    def handed_over(self):
+        """Waits for the old process to hand over and exit; returns the new one's pid."""
+        match = self.daemon.wait_for_log(HANDED.pattern, timeout=DEADLINE)
+        self.assertEqual(self.daemon.process.wait(timeout=DEADLINE), 0, "the old process exits 0 once the new one serves")
+        self.successor = int(match.group(1))
+        self.assertNotEqual(self.successor, self.daemon.process.pid)
+        self.daemon.wait_for_log(r"chat_event=handover-restored")
+        return self.successor
+
+
+class PlannedRestartTests(HandoverTestCase):
+
+    def test_members_chat_through_a_restart_and_lose_nothing(self):
+        self.start()
+        admin = self.connect("127.0.0.1")
+        admin.login_admin(ADMIN_PASSWORD)
+        self.assertEqual(admin.recv_n(2), ["Connected to the server", "An admin has joined the chat!"])
+        alice = self.join("alice", "127.0.0.2", [admin])
+        bob = self.join("bob", "127.0.0.3", [admin, alice])
+        carol = self.join("carol", "127.0.0.4", [admin, alice, bob])
+        admin.send("/mute carol 1h")
+        self.expect(carol, "You have been muted by an admin for 1h.")
+        for client in (admin, alice, bob):
+            self.expect(client, "carol has been muted for 1h.")
+
+        # alice starts a frame before the restart and finishes it after.
+        half = b"said across the restart"
+        alice.sock.sendall(b"%-64d" % len(half) + half[:7])
+
+        # bob talks all the while, from another thread.
+        sent = [f"line {i}" for i in range(LINES_PER_MEMBER)]
+        errors = []
+
+        def talk():
+            try:
+                for text in sent:
+                    bob.send(text)
+            except Exception as error:  # reported below
+                errors.append(error)
+
+        talker = threading.Thread(target=talk)
+        talker.start()
+        result = run_chatroomctl("--socket", self.socket_path, "restart")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertRegex(result.stdout, r"^Restarted: 4 connection\(s\) handed to process \d+\.")
+        self.handed_over()
+        talker.join(timeout=DEADLINE)
+        self.assertEqual(errors, [])
+        alice.sock.sendall(half[7:])
+
+        expected = [f"bob: {text}" for text in sent]
+        for client in (admin, alice, bob):
+            lines = client.recv_until(lambda text: text == "alice: said across the restart")
+            self.assertEqual([line for line in lines if line.startswith("bob: ")], expected,
+                             "every line once, in order, through the restart")
+        carol_lines = carol.recv_until(lambda text: text == "alice: said across the restart")
+        self.assertEqual([line for line in carol_lines if line.startswith("bob: ")], expected)
+
+        # Nicks, the admin login and the mute came across.
+        carol.send("still muted?")
+        self.expect_match(carol, r"^You are muted for (1h|59m \d+s)\.$")
+        admin.send("/kick bob enough")
+        self.expect(bob, "You have been kicked by an admin. Reason: enough")
+        for client in (admin, alice, carol):
+            self.expect(client, "bob has been kicked from the server. Reason: enough")
+        alice.send("/who")
+        self.expect(alice, "3 members: admin [admin], alice, carol [muted]")
+        dave = self.join("dave", "127.0.0.5", [admin, alice, carol])
+        dave.send("hello new process")
+        for client in (admin, alice, carol, dave):
+            self.expect(client, "dave: hello new process")
+
+    def test_sigusr2_restarts_too(self):
+        self.start()
+        alice = self.join("alice", "127.0.0.2")
+        os.kill(self.daemon.process.pid, signal.SIGUSR2)
+        self.handed_over()
+        alice.send("after")
+        self.expect(alice, "alice: after")
+
+
+class FailedRestartTests(HandoverTestCase):
+
+    def copy_of_the_daemon(self):
+        """A copy of chatroomd whose file the test may break."""
+        directory = tempfile.mkdtemp(prefix="chatroomd-binary-")
+        self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+        path = os.path.join(directory, "chatroomd")
+        shutil.copy2(chatroomd_binary(), path)
+        return path
+
+    def assert_still_serving(self, alice):
+        alice.send("still here")
+        self.expect(alice, "alice: still here")
+        self.assertIsNone(self.daemon.process.poll(), "the old process carries on")
+
+    def test_a_new_binary_that_exits_leaves_the_old_process_serving(self):
+        binary = self.copy_of_the_daemon()
+        self.start(binary=binary)
+        alice = self.join("alice", "127.0.0.2")
+        # Replaced the way an upgrade replaces it: a new file renamed over the old one.
+        replacement = binary + ".new"
+        with open(replacement, "w") as file:
+            file.write("#!/bin/sh\nexit 3\n")
+        os.chmod(replacement, stat.S_IRWXU)
+        os.replace(replacement, binary)
+        result = run_chatroomctl("--socket", self.socket_path, "restart")
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn("restart failed, still serving: the new process exited (status 3) before it served", result.stderr)
+        self.daemon.wait_for_log(r"chat_event=handover-failed")
+        self.assert_still_serving(alice)
+
+    def test_a_binary_that_cannot_be_run_leaves_the_old_process_serving(self):
+        binary = self.copy_of_the_daemon()
+        self.start(binary=binary)
+        alice = self.join("alice", "127.0.0.2")
+        os.chmod(binary, 0o644)
+        result = run_chatroomctl("--socket", self.socket_path, "restart")
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn("restart failed, still serving: the new process exited (status 127)", result.stderr)
+        self.assert_still_serving(alice)
+
+
+if __name__ == "__main__":
+    unittest.main()
