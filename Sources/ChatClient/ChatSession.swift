@@ -94,10 +94,11 @@ public final class ChatSession {
     /// A new nickname after a refused join, for the next `run`.
     public func rename(_ nick: String) { outbox.nick = nick }
 
-    /// Runs until the user leaves or the connection ends for good. `connection` is nil
-    /// when the caller could not connect while the session is reconnecting.
-    public func run(connection: ServerConnection?) -> Outcome {
-        self.connection = connection
+    /// Runs until the user leaves or the connection ends for good. `connecting` makes the
+    /// connection (nil when it could not while the session is reconnecting); the session
+    /// holds the only reference, so a dropped connection's socket is closed at once.
+    public func run(connecting: () throws -> ServerConnection?) rethrows -> Outcome {
+        connection = try connecting()
         joined = false
         outbox.joined = false
         outbox.requeueInFlight()

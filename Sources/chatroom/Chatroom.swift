@@ -114,10 +114,15 @@ struct Chatroom: ParsableCommand {
         let session = ChatSession(nick: nick, options: .init(interactive: interactive, style: style,
                                                              reconnect: !noReconnect, reconnectTimeoutSeconds: timeout))
         var dialer = ServerDialer(host: host, port: port)
-        var connection: ServerConnection? = try connect(dialer: &dialer, nick: nick)
-        session.dialer = dialer
         while true {
-            switch session.run(connection: connection) {
+            let outcome = try session.run {
+                // After a refused rejoin the server may be away again: the session keeps trying.
+                if session.isReconnecting { return try? (session.dialer ?? dialer).dial(nick: nick) }
+                let connection = try connect(dialer: &dialer, nick: nick)
+                session.dialer = dialer
+                return connection
+            }
+            switch outcome {
             case .quit: return
             case .undelivered: throw ExitCode(65)
             case .closedByServer:
@@ -137,13 +142,6 @@ struct Chatroom: ParsableCommand {
                 guard let next = promptForNick() else { throw ExitCode(64) }
                 nick = next
                 session.rename(nick)
-                if session.isReconnecting {
-                    // The server may be away again: the session keeps trying.
-                    connection = try? (session.dialer ?? dialer).dial(nick: nick)
-                } else {
-                    connection = try connect(dialer: &dialer, nick: nick)
-                    session.dialer = dialer
-                }
             }
         }
     }
