@@ -88,7 +88,7 @@ extension ChatSession {
                 report("chatroom: leaving once the \(outbox.pendingCount) queued lines are delivered (Ctrl-C leaves now)")
                 return nil
             }
-            connection.send(ClientRequest.disconnectText)
+            connection?.send(ClientRequest.disconnectText)
             return .quit
         }
         guard !line.isEmpty else { return nil }
@@ -108,7 +108,7 @@ extension ChatSession {
     private func quitNow() -> Outcome {
         let lost = outbox.abandonAll()
         if !lost.isEmpty { report("chatroom: \(lost.count) queued line\(lost.count == 1 ? " was" : "s were") not sent") }
-        connection.send(ClientRequest.disconnectText)
+        connection?.send(ClientRequest.disconnectText)
         return .quit
     }
 

@@ -10,7 +10,8 @@ import Terminal
 /// below every incoming message. From a pipe, each input line is queued; at end of input
 /// (or `/quit`, `!DC`) the client waits until every line is delivered, then leaves.
 /// The session outlives one connection: after a refused nickname the caller connects
-/// again and everything typed so far is still queued.
+/// again and everything typed so far is still queued; when a joined connection drops, the
+/// session reconnects by itself (ChatSession+Reconnect.swift).
 public final class ChatSession {
     public enum Outcome: Equatable {
         /// The user left (`/quit`, `!DC`, Ctrl-D, Ctrl-C, end of piped input): exit 0.
@@ -24,6 +25,8 @@ public final class ChatSession {
         case joinRefused(String, nickProblem: Bool)
         /// In a pipe, the server did not answer the join in time.
         case joinTimedOut
+        /// The connection dropped and could not be rejoined within the reconnect timeout.
+        case gaveUp
     }
 
     public struct Options: Sendable {
@@ -31,11 +34,18 @@ public final class ChatSession {
         public var style: LineStyle
         /// In a pipe: how long to wait for the join's answer and each line's echo.
         public var answerTimeoutSeconds: Double
+        /// Reconnect when a joined connection drops (needs `ChatSession.dialer`).
+        public var reconnect: Bool
+        /// Give up reconnecting after this long without a connection; nil: never.
+        public var reconnectTimeoutSeconds: Double?
 
-        public init(interactive: Bool, style: LineStyle, answerTimeoutSeconds: Double = 10) {
+        public init(interactive: Bool, style: LineStyle, answerTimeoutSeconds: Double = 10,
+                    reconnect: Bool = true, reconnectTimeoutSeconds: Double? = nil) {
             self.interactive = interactive
             self.style = style
             self.answerTimeoutSeconds = answerTimeoutSeconds
+            self.reconnect = reconnect
+            self.reconnectTimeoutSeconds = reconnectTimeoutSeconds
         }
     }
 
@@ -47,7 +57,19 @@ public final class ChatSession {
     var nicks = NickBook()
     var screen = TerminalScreen()
     var terminal: TerminalMode? = nil
-    var connection: ServerConnection! = nil
+    var connection: ServerConnection? = nil
+    /// How to connect again; nil: the session never reconnects.
+    public var dialer: ServerDialer? = nil
+    /// While the connection is lost and not yet rejoined.
+    var outage: Outage? = nil
+    /// After a rejoin's `Connected to the server`: sending waits until the history replay
+    /// is over (the answer to `/limits`, or this deadline), so that a line whose echo was
+    /// lost is not sent again when the replay shows it arrived.
+    var replayHoldUntil: UInt64? = nil
+    /// When the current connection was made (for its join deadline).
+    var connectedAt: UInt64 = 0
+    /// Chat lines shown, so a replay after a reconnect shows only what was missed.
+    var seen = SeenLines()
     var pipeLine: [UInt8] = []
     var lineNumber = 0
     var inputClosed = false
@@ -72,12 +94,20 @@ public final class ChatSession {
     /// A new nickname after a refused join, for the next `run`.
     public func rename(_ nick: String) { outbox.nick = nick }
 
-    public func run(connection: ServerConnection) -> Outcome {
-        self.connection = connection
+    /// Runs until the user leaves or the connection ends for good. `connecting` makes the
+    /// connection (nil when it could not while the session is reconnecting); the session
+    /// holds the only reference, so a dropped connection's socket is closed at once.
+    public func run(connecting: () throws -> ServerConnection?) rethrows -> Outcome {
+        connection = try connecting()
         joined = false
         outbox.joined = false
         outbox.requeueInFlight()
         lastFrame = nil
+        connectedAt = Self.now()
+        if connection == nil {
+            if outage == nil { outage = Outage(since: connectedAt, problem: "cannot connect") }
+            if let outcome = scheduleAttempt(now: connectedAt) { return outcome }
+        }
         let resize = options.interactive ? ResizeSignal() : nil
         if options.interactive {
             terminal = TerminalMode.rawInput()
@@ -88,24 +118,38 @@ public final class ChatSession {
             terminal?.restore()
             terminal = nil
         }
-        let startedAt = Self.now()
         while true {
             if let outcome = leaveIfDone() { return outcome }
+            if let outcome = reconnectIfDue() { return outcome }
             sendDue()
-            var fds = [pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0),
+            var fds = [pollfd(fd: connection?.fd ?? -1, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: inputClosed ? -1 : STDIN_FILENO, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: resize?.fd ?? -1, events: Int16(POLLIN), revents: 0)]
-            var wake = outbox.nextWake(now: Self.now())
-            let joinDeadline = startedAt + UInt64(options.answerTimeoutSeconds * 1e9)
-            if !options.interactive && !joined { wake = min(wake ?? joinDeadline, joinDeadline) }
+            let before = Self.now()
+            var wake = outbox.nextWake(now: before)
+            func consider(_ time: UInt64?) { if let time { wake = min(wake ?? time, time) } }
+            // A pipe waits for the join's answer for a while; so does every rejoin attempt.
+            let awaitsJoin = connection != nil && !joined && (!options.interactive || outage != nil)
+            let joinDeadline = connectedAt + UInt64(options.answerTimeoutSeconds * 1e9)
+            if awaitsJoin { consider(joinDeadline) }
+            consider(replayHoldUntil)
+            consider(reconnectWake(now: before))
             let ready = poll(&fds, nfds_t(fds.count), Self.timeout(until: wake))
             if ready < 0 && errno != EINTR { return .closedByServer }
             let now = Self.now()
-            if !options.interactive && !joined && now >= joinDeadline {
-                report("chatroom: the server did not answer the join within \(Int(options.answerTimeoutSeconds)) s")
-                return .joinTimedOut
+            if awaitsJoin && !joined && now >= joinDeadline {
+                let problem = "the server did not answer the join within \(Int(options.answerTimeoutSeconds)) s"
+                if outage == nil {
+                    report("chatroom: " + problem)
+                    return .joinTimedOut
+                }
+                self.connection = nil
+                if let outcome = rejoinFailed(problem) { return outcome }
+                continue
             }
+            if let hold = replayHoldUntil, now >= hold { report(endReplay()) }
             handle(outbox.expire(now: now))
+            if outage != nil { redraw() }  // the countdown in the prompt
             if ready <= 0 { continue }
             if fds[0].revents != 0, let outcome = readServer() { return outcome }
             if fds[1].revents != 0, let outcome = readInput() { return outcome }
@@ -113,75 +157,9 @@ public final class ChatSession {
         }
     }
 
-    // MARK: Server
-
-    private func readServer() -> Outcome? {
-        switch connection.readFrames() {
-        case let .frames(frames):
-            received(frames)
-            return nil
-        case let .closed(frames):
-            received(frames)
-            return closed()
-        case let .protocolError(description):
-            report("chatroom: \(description)")
-            return closed()
-        }
-    }
-
-    private func received(_ frames: [String]) {
-        guard !frames.isEmpty else { return }
-        var shown: [String] = []
-        var bell = false
-        let now = Self.now()
-        for frame in frames {
-            lastFrame = frame
-            if !joined && frame == ServerReply.connected {
-                joined = true
-                outbox.joined = true
-                // Ask for the limits to pace by; the answer is consumed by the outbox.
-                if connection.send(ServerLimits.request) { awaitingLimits = true }
-            }
-            // A server without /limits (the seed's) relays it as chat: hide that once.
-            if awaitingLimits && (ServerLimits(parsing: frame) != nil || frame == ServerReply.chatLine(outbox.nick, ServerLimits.request)) {
-                awaitingLimits = false
-                if ServerLimits(parsing: frame) == nil { continue }
-            }
-            var (consumed, events) = outbox.received(frame, now: now)
-            nicks.learn(from: frame)
-            if consumed && ServerLimits(parsing: frame) != nil && options.interactive {
-                // Only chatroomd answers /limits, and it knows /who: ask who is here, for
-                // Tab, without showing the answer. (Sent to a seed server it would be chat.)
-                if outbox.enqueue(OutgoingLine(number: 0, text: "/who")) == nil { awaitingHiddenWho = true }
-            } else if awaitingHiddenWho && ServerReply.whoMembers(frame) != nil {
-                awaitingHiddenWho = false
-                consumed = true
-            }
-            if !consumed {
-                let rendered = options.style.render(frame, me: outbox.nick, clock: LineStyle.clock())
-                shown.append(rendered.text)
-                bell = bell || !options.style.bellText(for: rendered).isEmpty
-            }
-            shown += messages(for: events)
-        }
-        show(shown, bell: bell)
-    }
-
-    private func closed() -> Outcome {
-        if !joined {
-            let text = lastFrame ?? "the connection closed before the join was answered"
-            let nickProblem = text.hasSuffix(ServerReply.nickInUseSuffix) || text.hasPrefix(ServerReply.invalidNickPrefix)
-                || text.hasPrefix(ServerReply.adminNickReservedPrefix)
-            // On a terminal the user picks another nickname and what they typed stays queued.
-            if !(nickProblem && options.interactive) { _ = outbox.abandonAll() }
-            return .joinRefused(text, nickProblem: nickProblem)
-        }
-        for line in outbox.abandonAll() { report("chatroom: not delivered: \(line.label): the connection closed") }
-        return .closedByServer
-    }
-
     /// Sends every line the outbox allows now.
     func sendDue() {
+        guard let connection else { return }
         let before = outbox.queued.count
         for line in outbox.linesToSend(now: Self.now()) {
             guard connection.send(line.text) else { return }
@@ -191,7 +169,10 @@ public final class ChatSession {
 
     /// Leaves once input has ended (or `/quit`) and every queued line is answered.
     private func leaveIfDone() -> Outcome? {
-        guard (inputClosed || leaving) && joined && outbox.isIdle else { return nil }
+        guard (inputClosed || leaving) && outbox.isIdle else { return nil }
+        // Disconnected with nothing left to deliver: nobody to say goodbye to.
+        if outage != nil && !joined { return undelivered ? .undelivered : .quit }
+        guard joined, let connection else { return nil }
         connection.send(ClientRequest.disconnectText)
         drainUntilClosed()
         return undelivered ? .undelivered : .quit
@@ -199,6 +180,7 @@ public final class ChatSession {
 
     /// After `!DC` the server answers what came before it and closes: show those answers.
     private func drainUntilClosed() {
+        guard let connection else { return }
         let deadline = Self.now() + 2_000_000_000
         while Self.now() < deadline {
             var fd = pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0)
@@ -243,8 +225,11 @@ public final class ChatSession {
     }
 
     var prompt: String {
+        var states: [String] = []
+        if let state = reconnectState(now: Self.now()) { states.append(state) }
         let waiting = outbox.queued.count
-        return waiting > 0 ? "[\(waiting) queued] > " : "> "
+        if waiting > 0 { states.append("\(waiting) queued") }
+        return states.isEmpty ? "> " : "[" + states.joined(separator: ", ") + "] > "
     }
 
     var inputView: InputLineView {

@@ -38,6 +38,8 @@ public struct Outbox: Sendable {
     public var joined = false
     public private(set) var queued: [OutgoingLine] = []
     private(set) var inFlight: [Flight] = []
+    /// Numbers of queued lines that were in flight when the connection dropped.
+    private var maybeDelivered: Set<Int> = []
     private var rate: Double
     private var tokens: Double
     private var tokensAt: UInt64
@@ -183,6 +185,32 @@ public struct Outbox: Sendable {
         queued.insert(contentsOf: inFlight.map(\.line), at: 0)
         inFlight.removeAll()
     }
+
+    /// The connection dropped: the lines in flight go back to the head of the queue, to be
+    /// sent again after the rejoin unless the history replay shows that the server relayed
+    /// them (their echo was lost with the connection, not the line). The client's own
+    /// lines (number 0) are dropped: it asks again after the rejoin.
+    public mutating func connectionLost() {
+        let lines = inFlight.map(\.line).filter { $0.number != 0 }
+        maybeDelivered.formUnion(lines.map(\.number))
+        queued.removeAll { $0.number == 0 }
+        queued.insert(contentsOf: lines, at: 0)
+        inFlight.removeAll()
+        joined = false
+    }
+
+    /// A line of the history replay: if it is the echo of a line that was in flight when
+    /// the connection dropped, that line was delivered and is not sent again.
+    public mutating func replayed(_ text: String) -> OutgoingLine? {
+        guard !maybeDelivered.isEmpty,
+              let index = queued.firstIndex(where: { maybeDelivered.contains($0.number) && $0.echo(nick: nick) == text })
+        else { return nil }
+        maybeDelivered.remove(queued[index].number)
+        return queued.remove(at: index)
+    }
+
+    /// The replay is over: the lines still waiting are sent again.
+    public mutating func replayEnded() { maybeDelivered.removeAll() }
 
     private mutating func refused(_ head: Flight, wait: UInt64, now: UInt64) -> Event {
         inFlight.removeFirst()

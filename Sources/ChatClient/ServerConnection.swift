@@ -12,8 +12,10 @@ public final class ServerConnection {
     public let fd: Int32
     private var decoder = FrameDecoder(maximumPayloadLength: 16 << 20)
 
-    /// Resolves `host` (a name or an address) and connects to the first address that answers.
-    public init(host: String, port: UInt16) throws {
+    /// Resolves `host` (a name or an address) and connects to the first address that
+    /// answers within `timeoutSeconds` (each address), so that a reconnect to an
+    /// unreachable host holds the input loop for seconds, not the kernel's minutes.
+    public init(host: String, port: UInt16, timeoutSeconds: Double = 10) throws {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_family = AF_UNSPEC
@@ -28,7 +30,7 @@ public final class ServerConnection {
         while let info = candidate {
             let fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
             if fd >= 0 {
-                if connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 {
+                if Self.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen, timeoutSeconds: timeoutSeconds) {
                     self.fd = fd
                     var one: Int32 = 1
                     setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -45,6 +47,28 @@ public final class ServerConnection {
     }
 
     deinit { Glibc.close(fd) }
+
+    /// `connect(2)` without blocking past the timeout; the socket is left blocking (frames
+    /// are written whole). False with `errno` set on failure.
+    private static func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t,
+                                timeoutSeconds: Double) -> Bool {
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+        defer { _ = fcntl(fd, F_SETFL, flags) }
+        if Glibc.connect(fd, address, length) == 0 { return true }
+        guard errno == EINPROGRESS else { return false }
+        var pending = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        let ready = poll(&pending, 1, Int32(max(timeoutSeconds, 0.001) * 1000))
+        guard ready > 0 else {
+            errno = ready == 0 ? ETIMEDOUT : errno
+            return false
+        }
+        var problem: Int32 = 0
+        var size = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &problem, &size) == 0 else { return false }
+        errno = problem
+        return problem == 0
+    }
 
     /// Sends one frame; false if the connection is gone.
     @discardableResult

@@ -35,12 +35,19 @@ struct Chatroom: ParsableCommand {
             In a pipe, each input line is sent; at end of input (or /quit, !DC) chatroom waits \
             until every line is delivered, then leaves: printf 'hi\\n' | chatroom --nick bot
 
+            When the connection drops (a server restart, a network change), chatroom reconnects \
+            after 0.5 s, doubling to 30 s between attempts ("[reconnecting in 4s] >"), rejoins \
+            under the same nickname and shows the history lines it missed, then sends what was \
+            typed meanwhile, in order. A kick or a ban is not undone. It keeps trying forever \
+            on a terminal and for 300 s in a pipe (--reconnect-timeout); --no-reconnect exits \
+            instead.
+
             Settings: $XDG_CONFIG_HOME/chatroom/config (default ~/.config/chatroom/config), \
             lines such as 'host = chat.example.org', 'port', 'nick', 'timestamps', 'colour', \
             'bell' (yes/no). Flags win over the file.
 
-            Exit codes: 0 after leaving, 1 when the server closed the connection (its last \
-            message is printed), 64 usage error (also a nickname the server refused, in a \
+            Exit codes: 0 after leaving, 1 when the server closed the connection for good (a \
+            kick or ban, or no reconnect within the timeout; its last message is printed), 64 usage error (also a nickname the server refused, in a \
             pipe), 65 some piped line could not be delivered (named on stderr), 69 cannot connect.
             """,
         version: ChatroomVersion.current
@@ -64,7 +71,23 @@ struct Chatroom: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Ring the terminal bell for lines that mention you and private messages. (default: on a terminal)")
     var bell: Bool?
 
+    @Flag(help: "Exit when the connection drops instead of reconnecting.")
+    var noReconnect = false
+
+    @Option(help: ArgumentHelp("Stop reconnecting after this many seconds without a connection, or 'never'. (default: never on a terminal, 300 in a pipe)", valueName: "seconds|never"))
+    var reconnectTimeout: String?
+
+    /// Seconds, or nil for never.
+    static func parseTimeout(_ text: String) -> Double?? {
+        if text == "never" { return .some(nil) }
+        guard let seconds = Double(text), seconds.isFinite, seconds >= 0 else { return nil }
+        return .some(seconds)
+    }
+
     func validate() throws {
+        if let reconnectTimeout, Self.parseTimeout(reconnectTimeout) == nil {
+            throw ValidationError("--reconnect-timeout takes a number of seconds or 'never', not '\(reconnectTimeout)'")
+        }
         if let nick, !Self.isAcceptable(nick) {
             throw ValidationError("the nickname must contain at least one letter or digit")
         }
@@ -87,16 +110,25 @@ struct Chatroom: ParsableCommand {
             writeStandardError("chatroom: no nickname given\n")
             throw ExitCode(64)
         }
-        let session = ChatSession(nick: nick, options: .init(interactive: interactive, style: style))
+        let timeout = reconnectTimeout.flatMap(Self.parseTimeout) ?? (interactive ? nil : 300)
+        let session = ChatSession(nick: nick, options: .init(interactive: interactive, style: style,
+                                                             reconnect: !noReconnect, reconnectTimeoutSeconds: timeout))
+        var dialer = ServerDialer(host: host, port: port)
         while true {
-            let connection = try connect(host: host, port: port, nick: nick)
-            switch session.run(connection: connection) {
+            let outcome = try session.run {
+                // After a refused rejoin the server may be away again: the session keeps trying.
+                if session.isReconnecting { return try? (session.dialer ?? dialer).dial(nick: nick) }
+                let connection = try connect(dialer: &dialer, nick: nick)
+                session.dialer = dialer
+                return connection
+            }
+            switch outcome {
             case .quit: return
             case .undelivered: throw ExitCode(65)
             case .closedByServer:
                 writeStandardError("chatroom: disconnected by the server\n")
                 throw ExitCode(1)
-            case .joinTimedOut:
+            case .joinTimedOut, .gaveUp:
                 throw ExitCode(1)
             case let .joinRefused(_, nickProblem):
                 guard nickProblem else {
@@ -124,24 +156,24 @@ struct Chatroom: ParsableCommand {
         }
     }
 
-    /// Connects and sends the greeting (asking for the admin password first).
-    private func connect(host: String, port: UInt16, nick: String) throws -> ServerConnection {
-        var greeting = ClientRequest.nickPrefix + nick
-        if nick == "admin" {
+    /// Connects and sends the greeting (asking for the admin password first, once: the
+    /// dialer keeps it for reconnecting).
+    private func connect(dialer: inout ServerDialer, nick: String) throws -> ServerConnection {
+        if nick == "admin" && dialer.adminPassword == nil {
             guard let password = readSecret(prompt: "Password for admin: ") else {
                 writeStandardError("chatroom: no password given\n")
                 throw ExitCode(64)
             }
-            greeting = ClientRequest.adminPrefix + password
+            dialer.adminPassword = password
         }
         let connection: ServerConnection
         do {
-            connection = try ServerConnection(host: host, port: port)
+            connection = try ServerConnection(host: dialer.host, port: dialer.port)
         } catch {
             writeStandardError("chatroom: \(error)\n")
             throw ExitCode(69)
         }
-        guard connection.send(greeting) else {
+        guard let greeting = dialer.greeting(nick: nick), connection.send(greeting) else {
             writeStandardError("chatroom: the connection closed before joining\n")
             throw ExitCode(1)
         }

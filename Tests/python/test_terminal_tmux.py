@@ -217,7 +217,10 @@ class TerminalClientTests(DaemonTestCase):
         self.assertEqual(lines[-2:], ["bob has been kicked from the server.", PROMPT.rstrip()])
 
     def test_server_shutdown_ends_the_client_with_status_one(self):
-        pane = self.start_alice()
+        # Without --no-reconnect the client would wait for the server to come back
+        # (test_client_reconnect.py).
+        pane = TmuxPane(self, client_command(self.port, "alice", "--no-timestamps --no-reconnect"))
+        pane.wait_for_line("alice has joined the chat!")
         pane.type("unsent")
         self.daemon.send_signal()
         lines = pane.wait_for(lambda lines: any(line.startswith("TTY=") for line in lines), "the exit status")
