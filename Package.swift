@@ -79,7 +79,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "NicknameProfileTests", dependencies: ["NicknameProfile", "ChatCore"]),
-        .testTarget(name: "ChatDaemonTests", dependencies: ["ChatDaemon", "ChatCore", "ChatProtocol", "Bytes", "Reactor", "SystemCalls"]),
+        .testTarget(name: "ChatDaemonTests", dependencies: ["ChatDaemon", "ChatCore", "ChatProtocol", "Bytes", "Reactor", "SystemCalls", "CLinux"]),
     ],
     swiftLanguageModes: [.v6]
 )
