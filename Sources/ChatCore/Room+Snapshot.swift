@@ -120,7 +120,7 @@ extension Room {
                                 bucket: TokenBucket(tokens: stored.floodTokens, updatedAt: stored.floodUpdatedAt),
                                 floodStrikes: stored.floodStrikes, lastMessageAt: stored.lastMessageAt)
             memberOrder.append(client)
-            nickIndex[Nickname.key(member.nick)] = client
+            nickIndex[nicknames.key(member.nick)] = client
             clients[client] = .member(member, peer: connection.peer)
         }
         for nick in lost { broadcast(Notice.left(nick), effects: &effects) }

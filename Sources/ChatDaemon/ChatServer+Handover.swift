@@ -41,6 +41,7 @@ extension ChatServer {
                                   controlPath: self.control?.path, pausedAt: pausedAt)
         let stateFD: Int32
         do { stateFD = try state.write() } catch { return error.description }
+        let written = MonotonicClock.now()
         let inherited = connections.map(\.fd) + listeners + [stateFD]
         var readyPipe: [Int32] = [-1, -1]
         guard pipe(&readyPipe) == 0 else {
@@ -65,6 +66,7 @@ extension ChatServer {
             close(readyPipe[0])
             return "cannot start \(executable): \(String(cString: strerror(errno)))"
         }
+        let spawned = MonotonicClock.now()
         let verdict = Self.waitForReady(readyPipe[0], child: child)
         close(readyPipe[0])
         guard verdict == nil else {
@@ -77,8 +79,11 @@ extension ChatServer {
         // The successor serves: tell whoever asked, hand systemd the new main process, go.
         if let control { reactor.writeNow(FrameEncoder.frame("Restarted: \(connections.count) connection(s) handed to process \(child)."), to: control) }
         for client in interrupted { reactor.writeNow(FrameEncoder.frame(Notice.loginInterrupted), to: ConnectionID(rawValue: client.rawValue)) }
+        let milliseconds = { (from: UInt64, to: UInt64) in "\((to - from) / 1_000_000)" }
         log(.notice, "handover", "\(trigger): \(connections.count) connection(s) handed to process \(child)",
-            ["chat_reason": trigger, "chat_pid": "\(child)", "chat_connections": "\(connections.count)"])
+            ["chat_reason": trigger, "chat_pid": "\(child)", "chat_connections": "\(connections.count)",
+             "chat_snapshot_ms": milliseconds(pausedAt, written), "chat_spawn_ms": milliseconds(written, spawned),
+             "chat_successor_ms": milliseconds(spawned, MonotonicClock.now())])
         supervisor.handedOver(to: child)
         exit(0)
     }
@@ -86,6 +91,7 @@ extension ChatServer {
     /// In a successor: takes over what the predecessor handed over. Returns the listeners'
     /// descriptors and the control socket's, to adopt instead of binding.
     func restoreHandover(_ state: HandoverState) {
+        let began = MonotonicClock.now()
         var ids: [UInt64: ClientID] = [:]
         for connection in state.connections {
             guard let address = IPAddress(parsing: connection.address),
@@ -101,11 +107,14 @@ extension ChatServer {
             }
             ids[connection.id] = ClientID(id.rawValue)
         }
+        let adopted = MonotonicClock.now()
         let restored = room.restore(state.room, ids: ids, now: now(), effects: &effects)
         applyEffects()
-        let pause = (MonotonicClock.now() - state.pausedAt) / 1_000_000
+        let done = MonotonicClock.now()
+        let pause = (done - state.pausedAt) / 1_000_000
         log(.notice, "handover-restored", "took over \(restored) connection(s) from the previous process; paused \(pause) ms",
-            ["chat_connections": "\(restored)", "chat_duration_ms": "\(pause)"])
+            ["chat_connections": "\(restored)", "chat_duration_ms": "\(pause)", "chat_started_ms": "\((began - state.pausedAt) / 1_000_000)",
+             "chat_adopt_ms": "\((adopted - began) / 1_000_000)", "chat_room_ms": "\((done - adopted) / 1_000_000)"])
     }
 
     /// This program's path, resolved at start: a newly installed binary at the same path is
