@@ -67,7 +67,7 @@ extension ChatServer {
             return "cannot start \(executable): \(String(cString: strerror(errno)))"
         }
         let spawned = MonotonicClock.now()
-        let verdict = Self.waitForReady(readyPipe[0], child: child)
+        let verdict = Self.waitForReady(readyPipe[0], child: child) { [supervisor] in supervisor.pingWatchdog() }
         close(readyPipe[0])
         guard verdict == nil else {
             kill(child, SIGKILL)
@@ -85,6 +85,10 @@ extension ChatServer {
              "chat_snapshot_ms": milliseconds(pausedAt, written), "chat_spawn_ms": milliseconds(written, spawned),
              "chat_successor_ms": milliseconds(spawned, MonotonicClock.now())])
         supervisor.handedOver(to: child)
+        // A stop or reload that arrived while we waited belongs to the new main process.
+        var pending = sigset_t()
+        sigpending(&pending)
+        for signal in [SIGTERM, SIGINT, SIGHUP] where sigismember(&pending, signal) == 1 { kill(child, signal) }
         exit(0)
     }
 
@@ -144,14 +148,16 @@ extension ChatServer {
     }
 
     /// Nil when the successor wrote `ready`; else why not.
-    private static func waitForReady(_ fd: Int32, child: pid_t) -> String? {
+    private static func waitForReady(_ fd: Int32, child: pid_t, tick: () -> Void) -> String? {
         let deadline = MonotonicClock.now() + handoverDeadlineNanoseconds
         var received: [UInt8] = []
         while MonotonicClock.now() < deadline {
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let left = Int32((deadline - MonotonicClock.now()) / 1_000_000) + 1
+            let left = Int32(min((deadline - MonotonicClock.now()) / 1_000_000 + 1, 1000))
             let ready = poll(&poller, 1, left)
             if ready < 0 && errno == EINTR { continue }
+            tick()  // a second at most between pings: the watchdog stays quiet while we wait
+            if ready == 0 { continue }
             guard ready > 0 else { break }
             var buffer = [UInt8](repeating: 0, count: 16)
             let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }

@@ -35,13 +35,19 @@ final class ServiceSupervisor {
     }
 
     /// READY=1 with the first status line, then the watchdog.
-    func ready(room: Room) {
+    /// - Parameter announce: false in a process taking over from a predecessor, which
+    ///   tells systemd itself (`MAINPID=` with `READY=1`) once this one serves; until then
+    ///   systemd accepts notifications from the predecessor only.
+    func ready(room: Room, announce: Bool = true) {
         lastStatusTime = MonotonicClock.now()
         lastRelayedCount = room.relayedMessageCount
         lastStatus = Self.statusLine(members: room.memberCount, bans: room.banCount, rate: 0)
-        notifier.ready(status: lastStatus)
+        if announce { notifier.ready(status: lastStatus) }
         startWatchdog()
     }
+
+    /// For a process waiting on its successor: the watchdog must not fire meanwhile.
+    func pingWatchdog() { notifier.watchdog() }
 
     /// Called every second: a new status line when the text changed.
     func updateStatus(room: Room, unsavedState: Bool, longestTurn: UInt64) {
