@@ -21,19 +21,19 @@ public final class ChatServer: ReactorDelegate {
     private let environment: [String: String]
     let reloader: Reloader
     let supervisor: ServiceSupervisor
-    private let stateStore: StateStore?
+    let stateStore: StateStore?
     var connections: ConnectionTable
     var control: ControlServer? = nil
     var effects: [RoomEffect] = []
     var shuttingDown = false
     var graceTimer: TimerID? = nil
     /// The member whose frame is being handled, to be told if what it did cannot be saved.
-    private var actingConnection: ConnectionID? = nil
+    var actingConnection: ConnectionID? = nil
     /// Lines for the operator whose command is running, likewise.
-    private var operatorWarnings: [String]? = nil
+    var operatorWarnings: [String]? = nil
     /// Why the last save of the sanctions and topic failed, until one succeeds.
-    private(set) var unsavedState: String? = nil
-    private var refusals = RefusalLog()
+    var unsavedState: String? = nil
+    var refusals = RefusalLog()
     private var passwordChecker: PasswordChecker! = nil
     /// Checked for logins to unknown accounts, so they take as long as real ones.
     let decoyVerifier: (any PasswordVerifier)?
@@ -119,28 +119,6 @@ public final class ChatServer: ReactorDelegate {
         if let handover { restoreHandover(handover) }
     }
 
-    private func startControl(listener: ListenerID, file: UnixSocketFile) {
-        control = ControlServer(reactor: reactor, listener: listener, path: file,
-                                access: ControlAccess(groupName: settings.controlGroup),
-                                answer: { [unowned self] in ControlCommands.run($0, actor: $1, connection: $2, server: self) },
-                                log: { [unowned self] in log($0, $1, $2, $3) })
-    }
-
-    /// In a successor: the predecessor's listeners, instead of binding.
-    private func adoptListeners(_ state: HandoverState) throws(StartError) {
-        do {
-            for fd in state.listeners where fd != state.controlListener {
-                try reactor.addListener(fd: fd)
-                log(.notice, "listen", "listening on \(try Socket.localAddress(fd)) (from the previous process)", [:])
-            }
-            if let fd = state.controlListener, let path = state.controlPath {
-                startControl(listener: try reactor.addListener(fd: fd), file: try UnixSocketFile(boundAt: path))
-            }
-        } catch {
-            throw .setup(error)
-        }
-    }
-
     /// Reports readiness, then runs until shutdown completes.
     public func run() {
         warnAboutAccounts()
@@ -167,24 +145,6 @@ public final class ChatServer: ReactorDelegate {
         log(.info, "stop", "chatroomd stopped", ["chat_connections": "\(reactor.connectionCount)", "chat_leaked_timers": "\(leaked)"])
     }
 
-    private func warnAboutAccounts() {
-        if room.configuration.accounts.isEmpty {
-            logger.warning("Admin login is disabled: no admin account is configured. Make a hash with 'chatroomd hash-password' and set it with --admin-password-hash, an 'admin = NAME HASH' line in the configuration file, or the systemd credential admin-password-hash.")
-        }
-        for (name, verifier) in room.configuration.accounts where verifier.isLegacy {
-            logger.warning("admin account '\(name)' uses an unsalted SHA-256 hash; replace it with a slow salted one from 'chatroomd hash-password'",
-                           metadata: ["chat_event": "legacy-password-hash", "chat_account": .string(name)])
-        }
-    }
-
-    private func everySecond() {
-        guard !shuttingDown else { return }
-        room.tick(now: now(), effects: &effects)
-        applyEffects()
-        logSuppressedRefusals()
-        supervisor.updateStatus(room: room, unsavedState: unsavedState != nil, longestTurn: reactor.longestTurnNanoseconds)
-    }
-
     // MARK: ReactorDelegate
 
     public func reactor(_ reactor: Reactor, accepted connection: ConnectionID, from peer: SocketAddress?, on listener: ListenerID) {
@@ -203,26 +163,6 @@ public final class ChatServer: ReactorDelegate {
         case .tooFast:
             refuseAtLimit(connection, address: address, peer: peer, "Your address is connecting too fast; wait a moment.")
         }
-    }
-
-    /// A refusal costs one write and a close: no flush, no lingering, no descriptor held;
-    /// and one log line per host per interval, with a count for the rest.
-    private func refuseAtLimit(_ connection: ConnectionID, address: IPAddress, peer: SocketAddress, _ text: String) {
-        reactor.refuse(connection, notice: FrameEncoder.frame(text), reason: "connection limit")
-        let key = ConnectionLimits.key(address, ipv6PrefixLength: settings.ipv6HostPrefix)
-        if refusals.record(key, reason: text, now: MonotonicClock.now()) {
-            log(.warning, "connection-limit", "refused \(peer): \(text) (further refusals of \(key) are counted for 10 s)",
-                ["chat_peer": "\(peer)", "chat_reason": text])
-        }
-    }
-
-    private func logSuppressedRefusals() {
-        let now = MonotonicClock.now()
-        for ended in refusals.closeEnded(now: now) {
-            log(.warning, "connection-limit", "refused \(ended.suppressed) more connection(s) from \(ended.key) in the last 10 s: \(ended.reason)",
-                ["chat_address": "\(ended.key)", "chat_count": "\(ended.suppressed)", "chat_reason": ended.reason])
-        }
-        connections.limits.forgetIdle(now: now)
     }
 
     public func reactor(_ reactor: Reactor, received bytes: UnsafeRawBufferPointer, on connection: ConnectionID) {
@@ -275,14 +215,6 @@ public final class ChatServer: ReactorDelegate {
         log(.error, "accept-paused", "accepting paused briefly: \(error)", ["chat_reason": "\(error)"])
     }
 
-    /// A turn took long (a stall of the machine or of the loop): frames that queued up
-    /// meanwhile arrive together, and flood control must not count that against anyone.
-    private func loopStalled(_ nanoseconds: UInt64) {
-        room.loopStalled(nanoseconds: nanoseconds)
-        log(.warning, "loop-stalled", "one turn of the event loop took \(nanoseconds / 1_000_000) ms",
-            ["chat_duration_ms": "\(nanoseconds / 1_000_000)"])
-    }
-
     // MARK: For the control socket
 
     /// Runs a Room command for the operator.
@@ -325,36 +257,6 @@ public final class ChatServer: ReactorDelegate {
             index += 1
         }
         effects.removeAll(keepingCapacity: true)
-    }
-
-    /// Sanctions and the topic are on disk before the change is confirmed. When they
-    /// cannot be saved the change still holds in memory, whoever made it is told that a
-    /// restart would lose it, the status line says so, and the save is retried every few
-    /// seconds until it succeeds.
-    private func saveDurableState() {
-        guard let stateStore else { return }
-        do {
-            try stateStore.saveDurable(room)
-            if let failure = unsavedState {
-                unsavedState = nil
-                log(.notice, "state-saved", "the state directory is writable again; sanctions and topic saved", ["chat_reason": failure])
-            }
-        } catch {
-            let first = unsavedState == nil
-            unsavedState = error.description
-            if first { log(.error, "state-save-failed", error.description, ["chat_reason": error.description]) }
-            let warning = Notice.notSaved(error.description)
-            if let actingConnection { reactor.send(FrameEncoder.frame(warning), to: actingConnection) }
-            operatorWarnings?.append(warning)
-        }
-    }
-
-    /// Every few seconds: the history if lines were relayed, and an unsaved change again.
-    private func saveHistoryIfChanged() {
-        if unsavedState != nil { saveDurableState() }
-        do { try stateStore?.saveHistoryIfChanged(room) } catch {
-            log(.error, "state-save-failed", error.description, ["chat_reason": error.description])
-        }
     }
 
     func log(_ level: Logger.Level, _ event: String, _ message: String, _ fields: [String: String] = [:]) {
