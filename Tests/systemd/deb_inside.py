@@ -206,6 +206,7 @@ def remove():
     check(not in_catalog(ids[0]), "the catalog no longer has chatroomd's messages")
     check(os.path.exists(CONF_FILE) and os.path.exists(HASH_FILE) and os.path.exists(f"{STATE_DIR}/sanctions.json"),
           "remove keeps the configuration, the credential and the state")
+    check(os.path.lexists(SOCKET_LINK), "remove keeps the record that the socket was enabled (until purge)")
 
 
 def purge():
