@@ -86,7 +86,7 @@ test-systemd:
 # The Debian package (packaging/debian, docs/operations.md "Packages and upgrades"): the version
 # is ChatroomVersion.current (Sources/ChatProtocol/Version.swift), the one version number.
 # DEB_VERSION may only add a +suffix or ~suffix (the same binaries packaged again); packaging/
-# build-deb.sh refuses a version the binaries do not report. The .deb (and the -dbgsym .ddeb,
+# build-deb.sh refuses a version the binaries do not report. The .deb (and chatroomd-dbgsym,
 # unless DEB_BUILD_OPTIONS=noddebs) land in DEB_OUT.
 VERSION      := $(shell sed -n 's/^ *public static let current = "\([^"]*\)".*/\1/p' Sources/ChatProtocol/Version.swift)
 DEB_VERSION  ?= $(VERSION)
@@ -98,10 +98,9 @@ deb-deps:
 
 deb: deb-deps release
 	@[ -n "$(VERSION)" ] || { echo "no version in Sources/ChatProtocol/Version.swift"; exit 1; }
-	rm -rf $(DEB_OUT)/stage-$(DEB_VERSION)
-	$(MAKE) install DESTDIR=$(DEB_OUT)/stage-$(DEB_VERSION) PREFIX=/usr
-	packaging/build-deb.sh $(DEB_OUT)/stage-$(DEB_VERSION) $(DEB_VERSION) $(DEB_OUT)
-	rm -rf $(DEB_OUT)/stage-$(DEB_VERSION)
+	rm -rf $(DEB_OUT)/stage
+	$(MAKE) install DESTDIR=$(DEB_OUT)/stage PREFIX=/usr
+	packaging/build-deb.sh $(DEB_OUT)/stage $(DEB_VERSION) $(DEB_OUT); status=$$?; rm -rf $(DEB_OUT)/stage; exit $$status
 
 # The package in a real systemd (Tests/systemd/deb.sh): lintian, then install, upgrade to a
 # higher version built from a scratch copy whose Version.swift says so, remove and purge.
