@@ -23,8 +23,12 @@ version_pattern='^\( *public static let current = "\)\([^"]*\)\(".*\)$'
 # Stage two, in its own mount namespace: build the v2 package from an overlaid copy of the tree.
 if [ "${1:-}" = __build-v2 ]; then
   scratch=$2 v2=$3
-  mkdir "$scratch/upper" "$scratch/work"
-  mount -n -t overlay -o "lowerdir=$root,upperdir=$scratch/upper,workdir=$scratch/work" chatroomd-deb-v2 "$root"
+  # The writable layer is a tmpfs (gone with this namespace): an overlay cannot have its upper
+  # layer on an overlay, as / is in many containers. -n: no /run/mount entries on the host.
+  mkdir "$scratch/v2"
+  mount -n -t tmpfs -o size=4G,mode=700 chatroomd-deb-v2-upper "$scratch/v2"
+  mkdir "$scratch/v2/upper" "$scratch/v2/work"
+  mount -n -t overlay -o "lowerdir=$root,upperdir=$scratch/v2/upper,workdir=$scratch/v2/work" chatroomd-deb-v2 "$root"
   cd "$root"
   sed -i "s/$version_pattern/\1$v2\3/" "$version_file"
   grep -q "\"$v2\"" "$version_file" || { echo "deb.sh: could not set the version in $version_file" >&2; exit 1; }
