@@ -17,7 +17,7 @@ ARGS         ?=
 DEBUG_BIN    := .build/debug
 RELEASE_BIN  := .build/release
 
-.PHONY: all deps build release run install test test-swift test-python test-systemd test-sandbox clean
+.PHONY: all deps build release run install test test-swift test-python test-systemd test-deb test-sandbox clean
 
 all: build
 
@@ -64,7 +64,7 @@ run: release
 	exec $(RELEASE_BIN)/chatroomd --listen '$(LISTEN)' $(ARGS)
 
 test: build
-	$(MAKE) test-swift test-python test-systemd
+	$(MAKE) test-swift test-python test-systemd test-deb
 
 test-swift:
 	CHATROOMD_BIN=$(CURDIR)/$(DEBUG_BIN)/chatroomd CHATROOM_BIN=$(CURDIR)/$(DEBUG_BIN)/chatroom \
@@ -82,6 +82,30 @@ test-systemd:
 	rm -rf $(E2E_STAGE)
 	$(MAKE) install DESTDIR=$(E2E_STAGE) PREFIX=/usr
 	Tests/systemd/e2e.sh $(E2E_STAGE)
+
+# The Debian package (packaging/debian, docs/operations.md "Packages and upgrades"): the version
+# is ChatroomVersion.current (Sources/ChatProtocol/Version.swift), the one version number.
+# DEB_VERSION may only add a +suffix or ~suffix (the same binaries packaged again); packaging/
+# build-deb.sh refuses a version the binaries do not report. The .deb (and chatroomd-dbgsym,
+# unless DEB_BUILD_OPTIONS=noddebs) land in DEB_OUT.
+VERSION      := $(shell sed -n 's/^ *public static let current = "\([^"]*\)".*/\1/p' Sources/ChatProtocol/Version.swift)
+DEB_VERSION  ?= $(VERSION)
+DEB_OUT      ?= $(CURDIR)/.build-deb
+DEB_APT_PACKAGES := dpkg-dev debhelper lintian
+.PHONY: deb deb-deps
+deb-deps:
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(APT_PACKAGES) $(DEB_APT_PACKAGES)"
+
+deb: deb-deps release
+	@[ -n "$(VERSION)" ] || { echo "no version in Sources/ChatProtocol/Version.swift"; exit 1; }
+	rm -rf $(DEB_OUT)/stage
+	$(MAKE) install DESTDIR=$(DEB_OUT)/stage PREFIX=/usr
+	packaging/build-deb.sh $(DEB_OUT)/stage $(DEB_VERSION) $(DEB_OUT); status=$$?; rm -rf $(DEB_OUT)/stage; exit $$status
+
+# The package in a real systemd (Tests/systemd/deb.sh): lintian, then install, upgrade to a
+# higher version built from a scratch copy whose Version.swift says so, remove and purge.
+test-deb: deb-deps release
+	Tests/systemd/deb.sh
 
 # The sandbox harness's own proof that notify, watchdog, socket activation, DynamicUser
 # and journal fields work on this machine.
