@@ -7,93 +7,73 @@ import Glibc
 import Reactor
 import SystemCalls
 
-/// A planned restart that drops no one (`chatroomctl restart`, SIGUSR2): the daemon starts
-/// its successor (the binary at its own path, so a newly installed version) with every
-/// socket and a snapshot of the state, waits until the successor serves, and exits. Members
-/// see nothing but a pause. If the successor cannot start, this process carries on.
+/// A planned restart that drops no one (`chatroomctl restart`, SIGUSR2): the daemon becomes
+/// the program at its own path (so a newly installed version) in place, with every socket
+/// and a snapshot of the state. Members see nothing but a pause.
 ///
-/// The predecessor reads nothing while it waits, so no byte is read twice or lost: input
-/// the kernel holds goes to the successor, and the unfinished frame and queued output
-/// travel in the snapshot.
+/// In place (`execve` in this process, not a child): the PID stays, so systemd's main
+/// process, its watchdog and its knowledge of when the daemon exits all carry on. systemd
+/// treats a main process that is not its own child as alien and SIGKILLs it on stop, so a
+/// forked successor would not do. The new program is tried first (`check-config` with the
+/// same flags and environment): a binary that does not run or refuses the configuration is
+/// found out before anything is handed over, and this process carries on.
+///
+/// This process reads nothing after its snapshot, so no byte is read twice or lost: input
+/// the kernel holds goes to the successor, and the unfinished frame and queued output travel
+/// in the snapshot.
 extension ChatServer {
-    /// How long a successor may take to say it serves.
-    static let handoverDeadlineNanoseconds: UInt64 = 15_000_000_000
+    /// How long the trial run of the new program may take.
+    static let preflightDeadlineNanoseconds: UInt64 = 10_000_000_000
 
-    /// Starts the successor and waits for it. On success this process exits; otherwise it
-    /// returns why, and everything carries on.
+    /// Becomes the new program; returns only if that could not be done, with why, and
+    /// everything carries on.
     func handOver(trigger: String, replyTo control: ConnectionID? = nil) -> String {
         guard !shuttingDown else { return "the server is shutting down" }
         guard let executable = Self.executablePath else { return "cannot find this program's own path" }
+        let arguments = CommandLine.arguments
+        var environment = Settings.processEnvironment()
+        if let problem = Self.preflight(executable, arguments: arguments, environment: environment) {
+            log(.error, "handover-failed", "restart refused, carrying on: \(problem)", ["chat_reason": problem])
+            return problem
+        }
+
         let pausedAt = MonotonicClock.now()
         let (snapshot, interrupted) = room.snapshot()
         let (handed, listeners) = reactor.handoverState()
-        let members = Set(snapshot.connections.map(\.id))
+        let known = Set(snapshot.connections.map(\.id))
         var connections: [HandoverState.Connection] = []
-        for connection in handed where members.contains(connection.id.rawValue) {
+        for connection in handed where known.contains(connection.id.rawValue) {
             guard let session = self.connections.session(connection.id) else { continue }
             connections.append(HandoverState.Connection(id: connection.id.rawValue, fd: connection.fd, address: "\(session.address)",
                                                         input: Data(session.decoder.unconsumedInput),
                                                         output: Data(connection.pendingOutput)))
         }
+        let replyFD = control.flatMap { id in handed.first { $0.id == id }?.fd ?? reactor.descriptor(id) }
         let state = HandoverState(version: HandoverState.currentVersion, room: snapshot, connections: connections,
                                   listeners: listeners,
                                   controlListener: self.control.flatMap { reactor.listenerDescriptor($0.listener) },
-                                  controlPath: self.control?.path, pausedAt: pausedAt)
+                                  controlPath: self.control?.path, pausedAt: pausedAt,
+                                  replyFD: replyFD, interruptedLogins: interrupted.map(\.rawValue))
         let stateFD: Int32
         do { stateFD = try state.write() } catch { return error.description }
-        let written = MonotonicClock.now()
-        let inherited = connections.map(\.fd) + listeners + [stateFD]
-        var readyPipe: [Int32] = [-1, -1]
-        guard pipe(&readyPipe) == 0 else {
-            close(stateFD)
-            return "pipe: \(String(cString: strerror(errno)))"
-        }
-        _ = clinux_set_cloexec(readyPipe[0], 1)
-        for fd in inherited + [readyPipe[1]] { _ = clinux_set_cloexec(fd, 0) }
-        defer {
-            for fd in inherited { _ = clinux_set_cloexec(fd, 1) }
-        }
-        var environment = Settings.processEnvironment()
+        let inherited = connections.map(\.fd) + listeners + [stateFD] + (replyFD.map { [$0] } ?? [])
+        for fd in inherited { _ = clinux_set_cloexec(fd, 0) }
         environment[HandoverState.environmentKey] = "\(stateFD)"
-        environment[HandoverState.readyEnvironmentKey] = "\(readyPipe[1])"
-        // systemd's socket activation variables describe this process; the successor
-        // takes its listeners from the snapshot.
+        // systemd's socket activation variables describe the sockets of the first start;
+        // the successor takes its listeners from the snapshot.
         for key in ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"] { environment[key] = nil }
-        let child = Self.spawn(executable, arguments: CommandLine.arguments, environment: environment)
-        close(readyPipe[1])
+        log(.notice, "handover", "\(trigger): handing \(connections.count) connection(s) to \(executable)",
+            ["chat_reason": trigger, "chat_connections": "\(connections.count)",
+             "chat_snapshot_ms": "\((MonotonicClock.now() - pausedAt) / 1_000_000)"])
+        let failure = Self.execute(executable, arguments: arguments, environment: environment)
+        // Still here: the exec failed. Nothing was given away.
+        for fd in inherited where fd != stateFD { _ = clinux_set_cloexec(fd, 1) }
         close(stateFD)
-        guard child > 0 else {
-            close(readyPipe[0])
-            return "cannot start \(executable): \(String(cString: strerror(errno)))"
-        }
-        let spawned = MonotonicClock.now()
-        let verdict = Self.waitForReady(readyPipe[0], child: child) { [supervisor] in supervisor.pingWatchdog() }
-        close(readyPipe[0])
-        guard verdict == nil else {
-            kill(child, SIGKILL)
-            var status: Int32 = 0
-            _ = waitpid(child, &status, 0)
-            log(.error, "handover-failed", "restart failed, carrying on: \(verdict!)", ["chat_reason": verdict!])
-            return verdict!
-        }
-        // The successor serves: tell whoever asked, hand systemd the new main process, go.
-        if let control { reactor.writeNow(FrameEncoder.frame("Restarted: \(connections.count) connection(s) handed to process \(child)."), to: control) }
-        for client in interrupted { reactor.writeNow(FrameEncoder.frame(Notice.loginInterrupted), to: ConnectionID(rawValue: client.rawValue)) }
-        let milliseconds = { (from: UInt64, to: UInt64) in "\((to - from) / 1_000_000)" }
-        log(.notice, "handover", "\(trigger): \(connections.count) connection(s) handed to process \(child)",
-            ["chat_reason": trigger, "chat_pid": "\(child)", "chat_connections": "\(connections.count)",
-             "chat_snapshot_ms": milliseconds(pausedAt, written), "chat_spawn_ms": milliseconds(written, spawned),
-             "chat_successor_ms": milliseconds(spawned, MonotonicClock.now())])
-        supervisor.handedOver(to: child)
-        // A stop or reload that arrived while we waited belongs to the new main process.
-        var pending = sigset_t()
-        sigpending(&pending)
-        for signal in [SIGTERM, SIGINT, SIGHUP] where sigismember(&pending, signal) == 1 { kill(child, signal) }
-        exit(0)
+        log(.error, "handover-failed", "restart failed, carrying on: \(failure)", ["chat_reason": failure])
+        return failure
     }
 
-    /// In a successor: takes over what the predecessor handed over. Returns the listeners'
-    /// descriptors and the control socket's, to adopt instead of binding.
+    /// In a successor: takes over what the predecessor handed over.
     func restoreHandover(_ state: HandoverState) {
         let began = MonotonicClock.now()
         var ids: [UInt64: ClientID] = [:]
@@ -113,10 +93,19 @@ extension ChatServer {
         }
         let adopted = MonotonicClock.now()
         let restored = room.restore(state.room, ids: ids, now: now(), effects: &effects)
+        for old in state.interruptedLogins {
+            if let client = ids[old] { effects.append(.send(FrameEncoder.frame(Notice.loginInterrupted), to: client)) }
+        }
         applyEffects()
         let done = MonotonicClock.now()
+        if let fd = state.replyFD {
+            // The operator's `chatroomctl restart`, answered by the process it asked for.
+            let reply = FrameEncoder.frame("Restarted: \(restored) connection(s) handed to chatroomd \(ChatroomVersion.current).")
+            _ = reply.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            close(fd)
+        }
         let pause = (done - state.pausedAt) / 1_000_000
-        log(.notice, "handover-restored", "took over \(restored) connection(s) from the previous process; paused \(pause) ms",
+        log(.notice, "handover-restored", "took over \(restored) connection(s) from the previous program; paused \(pause) ms",
             ["chat_connections": "\(restored)", "chat_duration_ms": "\(pause)", "chat_started_ms": "\((began - state.pausedAt) / 1_000_000)",
              "chat_adopt_ms": "\((adopted - began) / 1_000_000)", "chat_room_ms": "\((done - adopted) / 1_000_000)"])
     }
@@ -130,6 +119,47 @@ extension ChatServer {
         return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }()
 
+    /// Runs the new program as `check-config` with the same flags: nil if it runs and
+    /// accepts the configuration, else why not.
+    private static func preflight(_ path: String, arguments: [String], environment: [String: String]) -> String? {
+        var flags = Array(arguments.dropFirst())
+        if flags.first == "serve" { flags.removeFirst() }
+        var trialEnvironment = environment
+        for key in ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET", "WATCHDOG_PID", "WATCHDOG_USEC"] {
+            trialEnvironment[key] = nil
+        }
+        // The trial holds the write end of this pipe until it exits: its end of file is
+        // the exit, waited for with a deadline.
+        var exitPipe: [Int32] = [-1, -1]
+        guard pipe(&exitPipe) == 0 else { return "pipe: \(String(cString: strerror(errno)))" }
+        _ = clinux_set_cloexec(exitPipe[0], 1)
+        let child = spawn(path, arguments: [path, "check-config"] + flags, environment: trialEnvironment)
+        close(exitPipe[1])
+        defer { close(exitPipe[0]) }
+        guard child > 0 else { return "cannot start \(path): \(String(cString: strerror(errno)))" }
+        let deadline = MonotonicClock.now() + preflightDeadlineNanoseconds
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while true {
+            let now = MonotonicClock.now()
+            guard now < deadline else {
+                kill(child, SIGKILL)
+                var status: Int32 = 0
+                _ = waitpid(child, &status, 0)
+                return "the new program did not finish its trial run (check-config) within \(preflightDeadlineNanoseconds / 1_000_000_000) s"
+            }
+            var poller = pollfd(fd: exitPipe[0], events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, Int32((deadline - now) / 1_000_000) + 1)
+            if ready <= 0 { continue }
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(exitPipe[0], $0.baseAddress, $0.count) }
+            if count == 0 || (count < 0 && errno != EINTR) { break }
+        }
+        var status: Int32 = 0
+        while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+        if status & 0x7F != 0 { return "the new program was killed by signal \(status & 0x7F) in its trial run (check-config)" }
+        let code = status >> 8 & 0xFF
+        return code == 0 ? nil : "the new program failed its trial run (check-config exited \(code))"
+    }
+
     /// fork and exec, with the argument and environment arrays built before the fork (the
     /// child of a threaded process may only exec).
     private static func spawn(_ path: String, arguments: [String], environment: [String: String]) -> pid_t {
@@ -141,37 +171,23 @@ extension ChatServer {
         }
         let child = fork()
         if child == 0 {
+            let null = open("/dev/null", O_RDWR)
+            if null >= 0 { dup2(null, 1) }  // the trial's "OK" line is not the daemon's output
             execve(path, argv, envp)
             _exit(127)
         }
         return child
     }
 
-    /// Nil when the successor wrote `ready`; else why not.
-    private static func waitForReady(_ fd: Int32, child: pid_t, tick: () -> Void) -> String? {
-        let deadline = MonotonicClock.now() + handoverDeadlineNanoseconds
-        var received: [UInt8] = []
-        while MonotonicClock.now() < deadline {
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let left = Int32(min((deadline - MonotonicClock.now()) / 1_000_000 + 1, 1000))
-            let ready = poll(&poller, 1, left)
-            if ready < 0 && errno == EINTR { continue }
-            tick()  // a second at most between pings: the watchdog stays quiet while we wait
-            if ready == 0 { continue }
-            guard ready > 0 else { break }
-            var buffer = [UInt8](repeating: 0, count: 16)
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 {
-                // The pipe closes before "ready" only when the new process exits.
-                var status: Int32 = 0
-                guard waitpid(child, &status, 0) == child else { return "the new process closed its pipe before it served" }
-                return status & 0x7F == 0 ? "the new process exited (status \(status >> 8 & 0xFF)) before it served"
-                                          : "the new process was killed by signal \(status & 0x7F) before it served"
-            }
-            received += buffer[..<count]
-            if received.starts(with: Array("ready".utf8)) { return nil }
+    /// execve in this process; returns only on failure, with why.
+    private static func execute(_ path: String, arguments: [String], environment: [String: String]) -> String {
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
         }
-        return "the new process did not serve within \(handoverDeadlineNanoseconds / 1_000_000_000) s"
+        execve(path, argv, envp)
+        return "cannot run \(path): \(String(cString: strerror(errno)))"
     }
 }

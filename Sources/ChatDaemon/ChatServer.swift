@@ -126,13 +126,7 @@ public final class ChatServer: ReactorDelegate {
             logger.info("restored \(room.banCount) ban(s), \(room.mutes.count) mute(s) and \(room.history.count) history line(s)\(room.topic == nil ? "" : " and the topic") from \(stateStore?.directory ?? "")")
         }
         log(.info, "start", "chatroomd \(ChatroomVersion.current) started")
-        let readyPipe = environment[HandoverState.readyEnvironmentKey].flatMap(Int32.init)
-        supervisor.ready(room: room, announce: readyPipe == nil)
-        if let fd = readyPipe {
-            // The predecessor waits for this word, then exits.
-            _ = "ready".withCString { write(fd, $0, 5) }
-            close(fd)
-        }
+        supervisor.ready(room: room)
         supervisor.repeatEvery(nanoseconds: 1_000_000_000) { [weak self] in self?.everySecond() }
         supervisor.repeatEvery(nanoseconds: 5_000_000_000) { [weak self] in self?.saveHistoryIfChanged() }
         reactor.run()

@@ -40,8 +40,8 @@ enum ControlCommands {
             if json { return encode(.object(["ok": .bool(outcome.succeeded), "message": .string(outcome.lines.joined(separator: "\n"))])) }
             return (outcome.succeeded ? "" : ControlSyntax.errorPrefix) + outcome.lines.joined(separator: "\n")
         case "restart":
-            // Returns only if the restart failed: on success the successor serves and this
-            // process has already replied and exited.
+            // Returns only if the restart failed: on success this process has become the
+            // new program, which answers.
             let reason = server.handOver(trigger: "chatroomctl restart by \(actor)", replyTo: connection)
             let message = "restart failed, still serving: \(reason)"
             return json ? encode(.object(["ok": false, "error": .string(ControlSyntax.errorPrefix + message)])) : ControlSyntax.errorPrefix + message

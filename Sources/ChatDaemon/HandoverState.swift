@@ -12,8 +12,6 @@ struct HandoverState: Codable {
     /// This format's version: a daemon refuses a newer one rather than misread it.
     static let currentVersion = 1
     static let environmentKey = "CHATROOMD_HANDOVER_FD"
-    /// The pipe the successor writes `ready` to once it serves.
-    static let readyEnvironmentKey = "CHATROOMD_HANDOVER_READY_FD"
 
     struct Connection: Codable {
         var id: UInt64
@@ -32,6 +30,10 @@ struct HandoverState: Codable {
     /// Monotonic nanoseconds when the predecessor stopped reading: the pause is measured
     /// from here to the successor's first turn.
     var pausedAt: UInt64
+    /// The `chatroomctl restart` connection, answered by the successor.
+    var replyFD: Int32?
+    /// Connections whose login was being checked, told to send it again.
+    var interruptedLogins: [UInt64]
 
     struct Problem: Error, CustomStringConvertible {
         let description: String

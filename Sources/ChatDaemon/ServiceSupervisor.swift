@@ -35,19 +35,15 @@ final class ServiceSupervisor {
     }
 
     /// READY=1 with the first status line, then the watchdog.
-    /// - Parameter announce: false in a process taking over from a predecessor, which
-    ///   tells systemd itself (`MAINPID=` with `READY=1`) once this one serves; until then
-    ///   systemd accepts notifications from the predecessor only.
-    func ready(room: Room, announce: Bool = true) {
+    func ready(room: Room) {
         lastStatusTime = MonotonicClock.now()
         lastRelayedCount = room.relayedMessageCount
         lastStatus = Self.statusLine(members: room.memberCount, bans: room.banCount, rate: 0)
-        if announce { notifier.ready(status: lastStatus) }
+        notifier.ready(status: lastStatus)
         startWatchdog()
     }
 
-    /// For a process waiting on its successor: the watchdog must not fire meanwhile.
-    func pingWatchdog() { notifier.watchdog() }
+
 
     /// Called every second: a new status line when the text changed.
     func updateStatus(room: Room, unsavedState: Bool, longestTurn: UInt64) {
@@ -62,12 +58,6 @@ final class ServiceSupervisor {
             lastStatus = status
             notifier.status(status)
         }
-    }
-
-    /// A successor serves: systemd follows it as the main process.
-    func handedOver(to pid: Int32) {
-        notifier.mainProcess(pid, status: "handed over to process \(pid)")
-        SystemdNotifier.barrier()
     }
 
     func reloading() { notifier.reloading(monotonicMicroseconds: MonotonicClock.now() / 1000) }

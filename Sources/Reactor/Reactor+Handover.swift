@@ -27,11 +27,8 @@ extension Reactor {
         listeners.indices.contains(listener.index) ? listeners[listener.index]?.fd : nil
     }
 
-    /// Writes a short reply straight to a connection's socket, now, for a process about to
-    /// exit (its queues would never be flushed).
-    public func writeNow(_ bytes: SharedBytes, to connection: ConnectionID) {
-        guard let index = liveSlot(connection) else { return }
-        let fd = slots[index].fd
-        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    /// A live connection's descriptor (a control connection a successor answers).
+    public func descriptor(_ connection: ConnectionID) -> Int32? {
+        liveSlot(connection).map { slots[$0].fd }
     }
 }

@@ -17,8 +17,7 @@ extension ServiceNotifier {
         notify("RELOADING=1\nMONOTONIC_USEC=\(monotonicMicroseconds)\nSTATUS=Reloading configuration")
     }
     public func watchdog() { notify("WATCHDOG=1") }
-    /// Another process of ours takes over as the main one.
-    public func mainProcess(_ pid: Int32, status: String) { notify("MAINPID=\(pid)\nREADY=1\nSTATUS=\(status)") }
+
 }
 
 /// The real notifier. Outside systemd (`$NOTIFY_SOCKET` unset) `sd_notify` does nothing
@@ -30,12 +29,6 @@ public final class SystemdNotifier: ServiceNotifier {
         // The return value is deliberately ignored, as sd_notify(3) advises: being
         // unsupervised, or a manager that went away, must not disturb the daemon.
         _ = sd_notify(0, assignments)
-    }
-
-    /// Waits until the service manager has processed every notification sent so far, so
-    /// that what was said before this process exits is not lost with it.
-    public static func barrier(timeoutMicroseconds: UInt64 = 5_000_000) {
-        _ = sd_notify_barrier(0, timeoutMicroseconds)
     }
 
     /// The watchdog interval systemd expects pings within, if it enabled one for us.

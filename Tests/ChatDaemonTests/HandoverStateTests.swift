@@ -12,7 +12,8 @@ struct HandoverStateTests {
         return HandoverState(version: HandoverState.currentVersion, room: room,
                              connections: [HandoverState.Connection(id: 7, fd: 12, address: "10.0.0.1",
                                                                     input: Data([0x33, 0x20]), output: Data("x".utf8))],
-                             listeners: [3, 4], controlListener: 4, controlPath: "/run/x", pausedAt: 42)
+                             listeners: [3, 4], controlListener: 4, controlPath: "/run/x", pausedAt: 42,
+                             replyFD: 9, interruptedLogins: [5])
     }
 
     @Test func writtenState_readsBackTheSame_fromASealedFile() throws {
@@ -23,6 +24,7 @@ struct HandoverStateTests {
         #expect(read.connections.map(\.input) == [Data([0x33, 0x20])])
         #expect(read.listeners == [3, 4])
         #expect(read.pausedAt == 42)
+        #expect(read.replyFD == 9 && read.interruptedLogins == [5])
     }
 
     @Test func aNewerFormat_isRefusedRatherThanMisread() throws {

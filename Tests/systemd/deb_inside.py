@@ -21,10 +21,6 @@ import e2e_inside as e2e  # noqa: E402  (check, run, wait_until, show, Client, j
 from e2e_inside import check, run, wait_until, show, Client, join  # noqa: E402
 
 DEB1, V1, DEB2, V2 = sys.argv[1:5]
-# TODO(lead, fd-store handover): once a restart keeps connections, run deb.sh with
-# CHATROOMD_DEB_EXPECT_HANDOVER=1 (or make this True) so that "alice is still connected
-# after the upgrade" is asserted rather than reported.
-EXPECT_HANDOVER = os.environ.get("CHATROOMD_DEB_EXPECT_HANDOVER") == "1"
 
 HASH_FILE = "/etc/chatroomd/admin-password-hash"
 CONF_FILE = "/etc/chatroomd/chatroomd.conf"
@@ -65,10 +61,11 @@ def in_catalog(message_id):
 
 
 def started_line(invocation):
-    """The 'chatroomd X started' line chatroomd logged in this invocation (shown by systemctl status)."""
+    """The last 'chatroomd X started' line logged in this invocation (shown by systemctl
+    status): after a handover, the new binary's."""
     def find():
         output = run("journalctl", f"_SYSTEMD_INVOCATION_ID={invocation}", "-o", "cat", "--no-pager").stdout
-        return next((line for line in output.splitlines() if re.match(r"chatroomd \S+ started", line)), "")
+        return ([line for line in output.splitlines() if re.match(r"chatroomd \S+ started", line)] or [""])[-1]
     return wait_until(find, timeout=10)
 
 
@@ -141,16 +138,17 @@ def upgrade_to_v2(alice):
     if not dpkg("-i", DEB2):
         return
     check(installed_version() == f"install ok installed {V2}", f"dpkg reports {V2} installed", installed_version())
-    # One restart job: its "Stopped" entry carries JOB_TYPE=restart. A stop in prerm and a
-    # start in postinst would log JOB_TYPE=stop, JOB_RESULT=done instead.
+    # The upgrade hands the running daemon's connections to the new binary: no stop or
+    # restart job at all, the same invocation, a new main process.
     entries = manager_entries(before, "chatroomd.service")
     jobs = [(e.get("JOB_TYPE"), e.get("JOB_RESULT")) for e in entries if e.get("JOB_RESULT")]
-    check(("restart", "done") in jobs and ("stop", "done") not in jobs,
-          "the upgrade restarted chatroomd.service with one restart job (no stop job)", str(jobs))
-    check(show("chatroomd.service", "ActiveState") == "active"
-          and show("chatroomd.service", "InvocationID") != service_invocation
-          and show("chatroomd.service", "MainPID") != main_pid,
-          "chatroomd.service runs again, as a new process", f"pid {main_pid} -> {show('chatroomd.service', 'MainPID')}")
+    check(("stop", "done") not in jobs and ("restart", "done") not in jobs,
+          "the upgrade neither stopped nor restarted chatroomd.service", str(jobs))
+    check(show("chatroomd.service", "MainPID") == main_pid
+          and show("chatroomd.service", "ActiveState") == "active"
+          and show("chatroomd.service", "InvocationID") == service_invocation,
+          "chatroomd.service runs the new binary in the same main process and invocation",
+          f"pid {main_pid} -> {show('chatroomd.service', 'MainPID')}")
     check(show("chatroomd.socket", "InvocationID") == socket_invocation
           and show("chatroomd.socket", "ActiveState") == "active",
           "chatroomd.socket was not restarted: the listener stayed open")
@@ -165,17 +163,13 @@ def upgrade_to_v2(alice):
     check(BANNED in bans, "the ban survived the restart (state kept)", bans)
 
     closed = connection_closed(alice)
-    if EXPECT_HANDOVER:
-        alice.send("still here")
-        try:
-            echo = alice.receive(timeout=5)
-        except (TimeoutError, OSError) as error:
-            echo = f"<{error}>"
-        check(not closed and echo is not None and "still here" in echo,
-              "alice stayed connected through the upgrade (fd-store handover)", repr(echo))
-    else:
-        print(f"INFO: alice {'was disconnected by' if closed else 'stayed connected through'} the upgrade "
-              "(asserted once CHATROOMD_DEB_EXPECT_HANDOVER=1)", flush=True)
+    alice.send("still here")
+    try:
+        echo = alice.receive(timeout=5)
+    except (TimeoutError, OSError) as error:
+        echo = f"<{error}>"
+    check(not closed and echo is not None and "still here" in echo,
+          "alice stayed connected through the upgrade (handed to the new binary)", repr(echo))
     alice.close()
 
 
