@@ -83,7 +83,7 @@ extension ChatServer {
                 close(connection.fd)
                 continue
             }
-            _ = connections.open(id, address: address, maximumFrameLength: settings.maxFrameBytes)
+            connections.adopt(id, address: address, maximumFrameLength: settings.maxFrameBytes)
             if !connection.output.isEmpty { reactor.send(SharedBytes.copying(connection.output), to: id) }
             if !connection.input.isEmpty, let session = connections.session(id) {
                 // An unfinished frame yields nothing until its rest arrives.

@@ -72,6 +72,12 @@ struct ConnectionLimits {
         return .admitted
     }
 
+    /// Counts a connection admitted elsewhere (by a predecessor process), past any limit.
+    mutating func count(_ address: IPAddress) {
+        perAddress[Self.key(address, ipv6PrefixLength: ipv6PrefixLength), default: 0] += 1
+        total += 1
+    }
+
     /// Forgets hosts whose accept budget has refilled, so the table stays small.
     mutating func forgetIdle(now: UInt64) {
         let burst = acceptsPerSecond * 2

@@ -36,6 +36,13 @@ struct ConnectionTable {
         return verdict
     }
 
+    /// A connection handed over by a predecessor process: it was admitted there, so it is
+    /// counted here whatever the limits say now.
+    mutating func adopt(_ connection: ConnectionID, address: IPAddress, maximumFrameLength: Int) {
+        limits.count(address)
+        sessions[connection] = Session(maximumFrameLength: maximumFrameLength, address: address)
+    }
+
     /// The live session of a connection the Room still serves.
     func session(_ connection: ConnectionID) -> Session? { sessions[connection] }
 
