@@ -32,10 +32,10 @@ extension Chatroomctl {
         static let configuration = CommandConfiguration(
             abstract: "Restart the daemon without dropping anyone, like SIGUSR2.",
             discussion: """
-                The daemon starts the program at its own path (a newly installed version, after \
-                an upgrade) with every connection and the room's state, waits until it serves, \
-                and exits; members see a short pause. If the new process cannot start, the old \
-                one carries on and chatroomctl exits 1 with the reason.
+                After a trial run of the program at its own path (a newly installed version, \
+                after an upgrade), the daemon becomes it in place with every connection and the \
+                room's state; members see a short pause. If the trial fails, the old program \
+                carries on and chatroomctl exits 1 with the reason.
                 """)
         @OptionGroup var options: ControlOptions
         var words: [String] { ["restart"] }
