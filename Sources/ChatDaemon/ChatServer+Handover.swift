@@ -163,31 +163,35 @@ extension ChatServer {
     /// fork and exec, with the argument and environment arrays built before the fork (the
     /// child of a threaded process may only exec).
     private static func spawn(_ path: String, arguments: [String], environment: [String: String]) -> pid_t {
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
+        withCArrays(arguments, environment) { argv, envp in
+            let child = fork()
+            if child == 0 {
+                let null = open("/dev/null", O_RDWR)
+                if null >= 0 { dup2(null, 1) }  // the trial's "OK" line is not the daemon's output
+                execve(path, argv, envp)
+                _exit(127)
+            }
+            return child
         }
-        let child = fork()
-        if child == 0 {
-            let null = open("/dev/null", O_RDWR)
-            if null >= 0 { dup2(null, 1) }  // the trial's "OK" line is not the daemon's output
-            execve(path, argv, envp)
-            _exit(127)
-        }
-        return child
     }
 
     /// execve in this process; returns only on failure, with why.
     private static func execute(_ path: String, arguments: [String], environment: [String: String]) -> String {
+        withCArrays(arguments, environment) { argv, envp in
+            execve(path, argv, envp)
+            return "cannot run \(path): \(String(cString: strerror(errno)))"
+        }
+    }
+
+    /// `argv` and `envp` as execve takes them, freed afterwards.
+    private static func withCArrays<Result>(_ arguments: [String], _ environment: [String: String],
+                                            _ body: ([UnsafeMutablePointer<CChar>?], [UnsafeMutablePointer<CChar>?]) -> Result) -> Result {
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             for pointer in argv { free(pointer) }
             for pointer in envp { free(pointer) }
         }
-        execve(path, argv, envp)
-        return "cannot run \(path): \(String(cString: strerror(errno)))"
+        return body(argv, envp)
     }
 }
