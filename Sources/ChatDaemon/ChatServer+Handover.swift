@@ -53,7 +53,8 @@ extension ChatServer {
                                   listeners: listeners,
                                   controlListener: self.control.flatMap { reactor.listenerDescriptor($0.listener) },
                                   controlPath: self.control?.path, pausedAt: pausedAt,
-                                  replyFD: replyFD, interruptedLogins: interrupted.map(\.rawValue))
+                                  replyFD: replyFD, interruptedLogins: interrupted.map(\.rawValue),
+                                  decoyHash: decoyVerifier?.encoded)
         let stateFD: Int32
         do { stateFD = try state.write() } catch { return error.description }
         let inherited = connections.map(\.fd) + listeners + [stateFD] + (replyFD.map { [$0] } ?? [])

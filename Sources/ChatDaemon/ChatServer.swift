@@ -36,7 +36,9 @@ public final class ChatServer: ReactorDelegate {
     var refusals = RefusalLog()
     private var passwordChecker: PasswordChecker! = nil
     /// Checked for logins to unknown accounts, so they take as long as real ones.
-    let decoyVerifier: (any PasswordVerifier)?
+    let decoyVerifier: CryptPasswordHash?
+    /// What a predecessor handed over, read in `init` and taken over in `start()`.
+    private var handover: HandoverState? = nil
 
     /// - Parameters:
     ///   - reloadSettings: reads the configuration again (file, then the same flags), for SIGHUP.
@@ -76,7 +78,11 @@ public final class ChatServer: ReactorDelegate {
                                       ipv6PrefixLength: settings.ipv6HostPrefix)
         limits.acceptsPerSecond = settings.acceptsPerAddressPerSecond
         connections = ConnectionTable(limits: limits)
-        decoyVerifier = CryptPasswordHash.decoy()
+        if let fd = environment[HandoverState.environmentKey].flatMap(Int32.init) {
+            do { handover = try HandoverState.read(fd: fd) } catch { throw .configuration(error.description) }
+        }
+        // A predecessor's decoy saves making one (a slow hash) while members wait.
+        decoyVerifier = handover?.decoyHash.flatMap(CryptPasswordHash.init) ?? CryptPasswordHash.decoy()
         room = Room(configuration: settings.roomConfiguration(accounts: accounts, decoy: decoyVerifier),
                     sanctions: restored.sanctions, history: restored.history, topic: restored.topic)
         reactor.delegate = self
@@ -91,10 +97,6 @@ public final class ChatServer: ReactorDelegate {
     public func start() throws(StartError) {
         signal(SIGPIPE, SIG_IGN)  // write errors come back as EPIPE instead of killing us
         do { try reactor.handleSignals([SIGINT, SIGTERM, SIGHUP, SIGUSR2]) } catch { throw .setup(error) }
-        var handover: HandoverState? = nil
-        if let fd = environment[HandoverState.environmentKey].flatMap(Int32.init) {
-            do { handover = try HandoverState.read(fd: fd) } catch { throw .configuration(error.description) }
-        }
         if let handover {
             try adoptListeners(handover)
         } else {
@@ -116,7 +118,10 @@ public final class ChatServer: ReactorDelegate {
         } catch {
             throw .setup(error)
         }
-        if let handover { restoreHandover(handover) }
+        if let handover {
+            restoreHandover(handover)
+            self.handover = nil
+        }
     }
 
     /// Reports readiness, then runs until shutdown completes.

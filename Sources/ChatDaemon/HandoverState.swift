@@ -34,6 +34,8 @@ struct HandoverState: Codable {
     var replyFD: Int32?
     /// Connections whose login was being checked, told to send it again.
     var interruptedLogins: [UInt64]
+    /// The decoy hash for unknown accounts, so the successor need not make one.
+    var decoyHash: String?
 
     struct Problem: Error, CustomStringConvertible {
         let description: String

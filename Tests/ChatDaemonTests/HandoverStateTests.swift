@@ -13,7 +13,7 @@ struct HandoverStateTests {
                              connections: [HandoverState.Connection(id: 7, fd: 12, address: "10.0.0.1",
                                                                     input: Data([0x33, 0x20]), output: Data("x".utf8))],
                              listeners: [3, 4], controlListener: 4, controlPath: "/run/x", pausedAt: 42,
-                             replyFD: 9, interruptedLogins: [5])
+                             replyFD: 9, interruptedLogins: [5], decoyHash: nil)
     }
 
     @Test func writtenState_readsBackTheSame_fromASealedFile() throws {
