@@ -54,6 +54,8 @@ final class PasswordChecker: @unchecked Sendable {
         queue.removeAll()
         condition.broadcast()
         while running > 0 { condition.wait() }
+        // The threads' closures hold this pool: let go of them, or the pool never goes.
+        threads.removeAll()
         condition.unlock()
         close(wakeFD)
     }
