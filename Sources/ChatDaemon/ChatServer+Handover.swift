@@ -22,6 +22,20 @@ import SystemCalls
 /// the kernel holds goes to the successor, and the unfinished frame and queued output travel
 /// in the snapshot.
 extension ChatServer {
+    /// Names the version of the state a daemon would hand over in a trial run.
+    static let trialVersionKey = "CHATROOMD_HANDOVER_VERSION"
+
+    /// In a trial run: why this program could not take over the state a running daemon
+    /// would hand it (a newer format: a downgrade), or nil.
+    public static func handoverProblem(environment: [String: String]) -> String? {
+        guard let text = environment[trialVersionKey] else { return nil }
+        guard let version = Int(text), version >= 1 else { return "unreadable handover state version '\(text)'" }
+        guard version <= HandoverState.currentVersion else {
+            return "the running daemon's state has format \(version); this chatroomd \(ChatroomVersion.current) reads up to \(HandoverState.currentVersion) (a downgrade?)"
+        }
+        return nil
+    }
+
     /// How long the trial run of the new program may take.
     static let preflightDeadlineNanoseconds: UInt64 = 10_000_000_000
 
@@ -129,6 +143,7 @@ extension ChatServer {
         for key in ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET", "WATCHDOG_PID", "WATCHDOG_USEC"] {
             trialEnvironment[key] = nil
         }
+        trialEnvironment[trialVersionKey] = "\(HandoverState.currentVersion)"
         // The trial holds the write end of this pipe until it exits: its end of file is
         // the exit, waited for with a deadline.
         var exitPipe: [Int32] = [-1, -1]
@@ -158,7 +173,7 @@ extension ChatServer {
         while waitpid(child, &status, 0) < 0 && errno == EINTR {}
         if status & 0x7F != 0 { return "the new program was killed by signal \(status & 0x7F) in its trial run (check-config)" }
         let code = status >> 8 & 0xFF
-        return code == 0 ? nil : "the new program failed its trial run (check-config exited \(code))"
+        return code == 0 ? nil : "the new program failed its trial run (check-config exited \(code)\(code == 78 ? ": its configuration or the state format; see its error" : ""))"
     }
 
     /// fork and exec, with the argument and environment arrays built before the fork (the

@@ -178,6 +178,12 @@ struct CheckConfig: ParsableCommand {
 
     func run() throws {
         try options.checkUsage()
+        // A running daemon's trial run of this program before handing over: can it read the
+        // state the daemon would hand it?
+        if let problem = ChatServer.handoverProblem(environment: Chatroomd.environment) {
+            writeStandardError("chatroomd: \(problem)\n")
+            throw ExitCode(ExitStatus.config)
+        }
         do {
             let settings = try options.resolve()
             // Credentials exist only inside the service; check only what can be read here.

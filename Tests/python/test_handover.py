@@ -12,6 +12,7 @@ import re
 import shutil
 import signal
 import stat
+import subprocess
 import tempfile
 import threading
 import unittest
@@ -170,6 +171,24 @@ class FailedRestartTests(HandoverTestCase):
         self.assertEqual(result.returncode, 1, result.stdout)
         self.assertIn("restart failed, still serving: the new program failed its trial run (check-config exited 127)", result.stderr)
         self.assert_still_serving(alice)
+
+
+class DowngradeTests(unittest.TestCase):
+    """A program that cannot read the state a running daemon would hand it (an older one,
+    after a downgrade) fails the trial run, so nothing is handed over and members stay."""
+
+    def trial(self, version):
+        env = dict(os.environ, CHATROOMD_HANDOVER_VERSION=str(version))
+        return subprocess.run([chatroomd_binary(), "check-config", "--listen", "127.0.0.1:0"], env=env,
+                              capture_output=True, text=True, timeout=DEADLINE)
+
+    def test_a_newer_state_format_fails_the_trial_run(self):
+        result = self.trial(99)
+        self.assertEqual(result.returncode, 78, result.stderr)
+        self.assertRegex(result.stderr, r"state has format 99; this chatroomd \S+ reads up to \d+ \(a downgrade\?\)")
+
+    def test_the_current_format_passes(self):
+        self.assertEqual(self.trial(1).returncode, 0)
 
 
 if __name__ == "__main__":
