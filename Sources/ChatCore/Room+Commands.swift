@@ -7,9 +7,12 @@ extension Room {
     // MARK: Every member's
 
     func action(_ call: CommandCall, _ effects: inout [RoomEffect]) -> CommandResult {
-        guard var (client, member, peer) = call.speaker, !call.arguments.isEmpty else { return usageError(call, &effects) }
+        guard let speaker = call.speaker, !call.arguments.isEmpty else { return usageError(call, &effects) }
+        var member = speaker.member
         var text = call.arguments
-        text.withUTF8 { speak(UnsafeRawBufferPointer($0), from: client, &member, peer: peer, asAction: true, now: call.now, effects: &effects) }
+        text.withUTF8 {
+            speak(UnsafeRawBufferPointer($0), from: speaker.client, &member, peer: speaker.peer, asAction: true, now: call.now, effects: &effects)
+        }
         return .done
     }
 
