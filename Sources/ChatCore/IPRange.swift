@@ -13,6 +13,14 @@ public struct IPRange: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The network is masked, so `10.1.2.3/8` and `10.0.0.0/8` are the same range.
+    /// The addresses that count as one host for per-address limits: an IPv4 address by
+    /// itself, an IPv6 address by its first `ipv6PrefixLength` bits (one host's usual
+    /// allocation; counting single IPv6 addresses would let a host be billions of "others").
+    public static func host(of address: IPAddress, ipv6PrefixLength: Int) -> IPRange {
+        if case .v6 = address, let prefix = IPRange(network: address, prefixLength: ipv6PrefixLength) { return prefix }
+        return IPRange(address)
+    }
+
     public init?(network: IPAddress, prefixLength: Int) {
         switch network {
         case let .v4(value):

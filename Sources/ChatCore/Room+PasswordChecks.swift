@@ -136,7 +136,6 @@ extension Room {
 
     /// The host an address counts as: itself for IPv4, its `ipv6HostPrefix` for IPv6.
     func hostRange(_ address: IPAddress) -> IPRange {
-        if case .v6 = address, let prefix = IPRange(network: address, prefixLength: configuration.ipv6HostPrefix) { return prefix }
-        return IPRange(address)
+        IPRange.host(of: address, ipv6PrefixLength: configuration.ipv6HostPrefix)
     }
 }

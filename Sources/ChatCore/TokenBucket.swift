@@ -1,9 +1,10 @@
-/// Flood control: `rate` messages per second on average, bursts up to `burst`.
-struct TokenBucket: Sendable {
-    private(set) var tokens: Double
+/// `rate` events per second on average, bursts up to `burst`: members' flood control, joins
+/// per host, and (in the daemon) new connections per host.
+public struct TokenBucket: Sendable {
+    public private(set) var tokens: Double
     private var updated: UInt64
 
-    init(burst: Double, now: UInt64) {
+    public init(burst: Double, now: UInt64) {
         tokens = burst
         updated = now
     }
@@ -17,7 +18,7 @@ struct TokenBucket: Sendable {
     var updatedAt: UInt64 { updated }
 
     /// Takes a token if one is available.
-    mutating func take(rate: Double, burst: Double, now: UInt64) -> Bool {
+    public mutating func take(rate: Double, burst: Double, now: UInt64) -> Bool {
         if now > updated {
             // Refill up to the burst; tokens granted beyond it (`grant`) are kept until used.
             tokens = max(tokens, min(burst, tokens + Double(now - updated) / 1e9 * rate))
@@ -35,7 +36,7 @@ struct TokenBucket: Sendable {
     }
 
     /// Whether the bucket has refilled completely by `now`.
-    func isFull(rate: Double, burst: Double, now: UInt64) -> Bool {
+    public func isFull(rate: Double, burst: Double, now: UInt64) -> Bool {
         now <= updated ? tokens >= burst : tokens + Double(now - updated) / 1e9 * rate >= burst
     }
 }

@@ -62,7 +62,7 @@ extension ChatServer {
                                                         input: Data(session.decoder.unconsumedInput),
                                                         output: Data(connection.pendingOutput)))
         }
-        let replyFD = control.flatMap { id in handed.first { $0.id == id }?.fd ?? reactor.descriptor(id) }
+        let replyFD = control.flatMap(reactor.descriptor)
         let state = HandoverState(version: HandoverState.currentVersion, room: snapshot, connections: connections,
                                   listeners: listeners,
                                   controlListener: self.control.flatMap { reactor.listenerDescriptor($0.listener) },

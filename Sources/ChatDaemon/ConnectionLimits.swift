@@ -4,17 +4,8 @@ import ChatCore
 /// /64 (one host's usual allocation: per-address counting would let one host open
 /// billions of "different" addresses).
 struct ConnectionLimits {
-    enum Key: Hashable, CustomStringConvertible {
-        case v4(UInt32)
-        case v6Prefix(UInt64, UInt64)
-
-        var description: String {
-            switch self {
-            case let .v4(value): return "\(IPAddress.v4(value))"
-            case let .v6Prefix(high, low): return "\(IPAddress.v6(high, low))"
-            }
-        }
-    }
+    /// One host: see `IPRange.host(of:ipv6PrefixLength:)`.
+    typealias Key = IPRange
 
     var maximumTotal: Int
     var maximumPerAddress: Int
@@ -30,14 +21,7 @@ struct ConnectionLimits {
     }
 
     static func key(_ address: IPAddress, ipv6PrefixLength: Int = 64) -> Key {
-        switch address {
-        case let .v4(value):
-            return .v4(value)
-        case .v6:
-            guard let range = IPRange(network: address, prefixLength: ipv6PrefixLength),
-                  case let .v6(high, low) = range.network else { return .v6Prefix(0, 0) }
-            return .v6Prefix(high, low)
-        }
+        IPRange.host(of: address, ipv6PrefixLength: ipv6PrefixLength)
     }
 
     enum Verdict: Equatable { case admitted, serverFull, addressFull, tooFast }
@@ -46,24 +30,17 @@ struct ConnectionLimits {
     /// 0 is no limit. Refusing the rest before they hold a place keeps a connect loop from
     /// costing the loop more than a refusal.
     var acceptsPerSecond: Double = 0
-    private var acceptBuckets: [Key: (tokens: Double, updated: UInt64)] = [:]
+    private var acceptBuckets: [Key: TokenBucket] = [:]
 
     mutating func admit(_ address: IPAddress, now: UInt64 = 0) -> Verdict {
         if total >= maximumTotal { return .serverFull }
         let key = Self.key(address, ipv6PrefixLength: ipv6PrefixLength)
         if acceptsPerSecond > 0 {
             let burst = acceptsPerSecond * 2
-            var bucket = acceptBuckets[key] ?? (burst, now)
-            if now > bucket.updated {
-                bucket.tokens = min(burst, bucket.tokens + Double(now - bucket.updated) / 1e9 * acceptsPerSecond)
-                bucket.updated = now
-            }
-            guard bucket.tokens >= 1 else {
-                acceptBuckets[key] = bucket
-                return .tooFast
-            }
-            bucket.tokens -= 1
+            var bucket = acceptBuckets[key] ?? TokenBucket(burst: burst, now: now)
+            let taken = bucket.take(rate: acceptsPerSecond, burst: burst, now: now)
             acceptBuckets[key] = bucket
+            guard taken else { return .tooFast }
         }
         let count = perAddress[key, default: 0]
         if count >= maximumPerAddress { return .addressFull }
@@ -81,9 +58,7 @@ struct ConnectionLimits {
     /// Forgets hosts whose accept budget has refilled, so the table stays small.
     mutating func forgetIdle(now: UInt64) {
         let burst = acceptsPerSecond * 2
-        acceptBuckets = acceptBuckets.filter { _, bucket in
-            bucket.tokens + Double(now > bucket.updated ? now - bucket.updated : 0) / 1e9 * acceptsPerSecond < burst
-        }
+        acceptBuckets = acceptBuckets.filter { !$0.value.isFull(rate: acceptsPerSecond, burst: burst, now: now) }
     }
 
     mutating func release(_ address: IPAddress) {

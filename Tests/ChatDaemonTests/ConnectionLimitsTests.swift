@@ -105,4 +105,19 @@ struct ConnectionLimitsPrefixTests {
         #expect(limits.admit(Self.ip("2001:db8::2")) == .admitted)
         #expect(limits.admit(Self.ip("2001:db8::1")) == .addressFull)
     }
+
+    @Test func acceptRate_refusesAHostPastItsBurst_refillsOverTime_andLeavesOthersAlone() {
+        var limits = ConnectionLimits(maximumTotal: 100, maximumPerAddress: 100)
+        limits.acceptsPerSecond = 2  // bursts of 4
+        for _ in 0..<4 { #expect(limits.admit(Self.ip("10.0.0.1"), now: 0) == .admitted) }
+        #expect(limits.admit(Self.ip("10.0.0.1"), now: 0) == .tooFast)
+        #expect(limits.admit(Self.ip("10.0.0.2"), now: 0) == .admitted)
+        #expect(limits.admit(Self.ip("10.0.0.1"), now: 500_000_000) == .admitted, "one back after half a second")
+        #expect(limits.total == 6, "a connection refused as too fast is not counted")
+    }
+
+    @Test func hostsOfIPv6_areTheirPrefix_andIPv4AddressesThemselves() {
+        #expect(ConnectionLimits.key(Self.ip("2001:db8:1:2::1")) == IPRange(parsing: "2001:db8:1:2::/64"))
+        #expect(ConnectionLimits.key(Self.ip("192.0.2.7")) == IPRange(Self.ip("192.0.2.7")))
+    }
 }
