@@ -108,6 +108,14 @@ public enum Notice {
     public static let loginInterrupted = "Your login was interrupted by a server restart; send it again."
     public static let loginInProgress = "Your login is still being checked; wait for its answer."
 
+    // Restarts (the daemon's handover; see docs/operations.md)
+    /// To members a successor restored from its crash journal after the previous process died.
+    public static let restoredAfterFailure = "The server restarted after a failure and kept your connection; lines sent in its last moments may be lost."
+    /// To a connection a successor could not take over, just before it is closed.
+    public static func notRestored(_ why: String) -> String {
+        "The server restarted and could not keep your session (\(why)); connect again."
+    }
+
     // Topic
     public static func topic(_ topic: Topic) -> String { ServerReply.topicPrefix + topic.text }
     public static func topicChanged(_ topic: Topic) -> String { "\(topic.setBy) set the topic: \(topic.text)" }

@@ -27,6 +27,7 @@ extension Room {
                 demoted.isAdmin = false
                 demoted.account = nil
                 clients[client] = .member(demoted, peer: peer)
+                noteChanged(client)
                 reply(Notice.adminLoggedOut(reason: reason, disconnected: false), to: client, effects: &effects)
             }
         }

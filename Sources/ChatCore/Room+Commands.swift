@@ -53,6 +53,7 @@ extension Room {
         nickIndex[nicknames.key(member.nick)] = nil
         nickIndex[newKey] = client
         clients[client] = .member(renamed, peer: peer)
+        noteChanged(client)
         broadcast(Notice.nickChanged(member.nick, newNick), effects: &effects)
         effects.append(.log(RoomLogRecord(level: .info, event: "nick", message: "\(member.nick) is now known as \(newNick)",
                                           fields: ["chat_nick": newNick, "chat_old_nick": member.nick, "chat_peer": peer])))

@@ -35,6 +35,7 @@ extension Room {
 
     func refuse(_ client: ClientID, _ text: String, reason: String, peer: String, logged: Bool = true, effects: inout [RoomEffect]) {
         clients[client] = nil
+        noteChanged(client)
         effects.append(.send(FrameEncoder.frame(text), to: client))
         effects.append(.close(client, reason: reason))
         if logged {
@@ -60,6 +61,7 @@ extension Room {
         memberOrder.append(client)
         nickIndex[key] = client
         clients[client] = .member(member, peer: peer)
+        noteChanged(client)
         effects.append(.send(FrameEncoder.frame(Notice.connected), to: client))
         if let topic { effects.append(.send(FrameEncoder.frame(Notice.topic(topic)), to: client)) }
         for frame in history.replayFrames() {

@@ -102,6 +102,7 @@ extension Room {
         promoted.isAdmin = true
         promoted.account = pending.account
         clients[pending.client] = .member(promoted, peer: peer)
+        noteChanged(pending.client)
         reply(Notice.loggedIn(account: pending.account), to: pending.client, effects: &effects)
         broadcast(Notice.becameAdmin(member.nick), effects: &effects)
         effects.append(.log(RoomLogRecord(level: .notice, event: "admin-login",

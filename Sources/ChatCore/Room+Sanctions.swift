@@ -101,6 +101,7 @@ extension Room {
         }
         for id in greeters.sorted(by: { $0.rawValue < $1.rawValue }) {
             clients[id] = nil
+            noteChanged(id)
             effects.append(.send(FrameEncoder.frame(Notice.addressBanned), to: id))
             effects.append(.close(id, reason: "address banned"))
         }

@@ -18,6 +18,10 @@ public struct RoomSnapshot: Codable, Sendable, Equatable {
         public var openedAt: UInt64
         /// Nil while the connection has not joined.
         public var member: Member?
+
+        public init(id: UInt64, address: String, peer: String, openedAt: UInt64, member: Member?) {
+            (self.id, self.address, self.peer, self.openedAt, self.member) = (id, address, peer, openedAt, member)
+        }
     }
 
     public struct Member: Codable, Sendable, Equatable {
@@ -28,6 +32,12 @@ public struct RoomSnapshot: Codable, Sendable, Equatable {
         public var floodUpdatedAt: UInt64
         public var floodStrikes: Int
         public var lastMessageAt: UInt64?
+
+        public init(nick: String, isAdmin: Bool, account: String?, floodTokens: Double, floodUpdatedAt: UInt64,
+                    floodStrikes: Int, lastMessageAt: UInt64?) {
+            (self.nick, self.isAdmin, self.account) = (nick, isAdmin, account)
+            (self.floodTokens, self.floodUpdatedAt, self.floodStrikes, self.lastMessageAt) = (floodTokens, floodUpdatedAt, floodStrikes, lastMessageAt)
+        }
     }
 
     public struct StoredSanction: Codable, Sendable, Equatable {
@@ -38,12 +48,21 @@ public struct RoomSnapshot: Codable, Sendable, Equatable {
         public var setBy: String
         public var setAt: Int64
         public var expiresAt: Int64?
+
+        public init(kind: String, range: String, nick: String?, reason: String?, setBy: String, setAt: Int64, expiresAt: Int64?) {
+            (self.kind, self.range, self.nick, self.reason) = (kind, range, nick, reason)
+            (self.setBy, self.setAt, self.expiresAt) = (setBy, setAt, expiresAt)
+        }
     }
 
     public struct Line: Codable, Sendable, Equatable {
         public var unixSeconds: Int64
         public var text: String
         public var address: String
+
+        public init(unixSeconds: Int64, text: String, address: String) {
+            (self.unixSeconds, self.text, self.address) = (unixSeconds, text, address)
+        }
     }
 
     /// Members in broadcast order, then connections still greeting.
@@ -55,6 +74,13 @@ public struct RoomSnapshot: Codable, Sendable, Equatable {
     public var topicSetAt: Int64?
     public var slowmodeSeconds: Int?
     public var relayedMessageCount: UInt64
+
+    public init(version: Int, connections: [Connection], sanctions: [StoredSanction], history: [Line], topic: String?,
+                topicSetBy: String?, topicSetAt: Int64?, slowmodeSeconds: Int?, relayedMessageCount: UInt64) {
+        (self.version, self.connections, self.sanctions, self.history) = (version, connections, sanctions, history)
+        (self.topic, self.topicSetBy, self.topicSetAt) = (topic, topicSetBy, topicSetAt)
+        (self.slowmodeSeconds, self.relayedMessageCount) = (slowmodeSeconds, relayedMessageCount)
+    }
 }
 
 extension Room {
@@ -62,17 +88,13 @@ extension Room {
     /// `interruptedLogins` lists those connections, to be told to try again.
     public func snapshot() -> (snapshot: RoomSnapshot, interruptedLogins: [ClientID]) {
         var connections: [RoomSnapshot.Connection] = []
+        connections.reserveCapacity(clients.count)
         for client in memberOrder {
-            guard case let .member(member, peer)? = clients[client] else { continue }
-            connections.append(RoomSnapshot.Connection(
-                id: client.rawValue, address: "\(member.address)", peer: peer, openedAt: 0,
-                member: RoomSnapshot.Member(nick: member.nick, isAdmin: member.isAdmin, account: member.account,
-                                            floodTokens: member.bucket.tokens, floodUpdatedAt: member.bucket.updatedAt,
-                                            floodStrikes: member.floodStrikes, lastMessageAt: member.lastMessageAt)))
+            if let connection = snapshotConnection(client) { connections.append(connection) }
         }
         for (client, state) in clients.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            guard case let .greeting(address, peer, openedAt) = state else { continue }
-            connections.append(RoomSnapshot.Connection(id: client.rawValue, address: "\(address)", peer: peer, openedAt: openedAt, member: nil))
+            guard case .greeting = state, let connection = snapshotConnection(client) else { continue }
+            connections.append(connection)
         }
         let interrupted = Set(passwordChecks.values.map(\.client)).sorted { $0.rawValue < $1.rawValue }
         let snapshot = RoomSnapshot(
@@ -125,5 +147,39 @@ extension Room {
         }
         for nick in lost { broadcast(Notice.left(nick), effects: &effects) }
         return restored
+    }
+}
+
+extension Room {
+    /// One connection as a snapshot holds it, or nil if the Room no longer knows it: what
+    /// the daemon's crash journal records after each change.
+    public func snapshotConnection(_ client: ClientID) -> RoomSnapshot.Connection? {
+        switch clients[client] {
+        case nil:
+            return nil
+        case let .greeting(address, peer, openedAt):
+            return RoomSnapshot.Connection(id: client.rawValue, address: "\(address)", peer: peer, openedAt: openedAt, member: nil)
+        case let .member(member, peer):
+            return RoomSnapshot.Connection(
+                id: client.rawValue, address: "\(member.address)", peer: peer, openedAt: 0,
+                member: RoomSnapshot.Member(nick: member.nick, isAdmin: member.isAdmin, account: member.account,
+                                            floodTokens: member.bucket.tokens, floodUpdatedAt: member.bucket.updatedAt,
+                                            floodStrikes: member.floodStrikes, lastMessageAt: member.lastMessageAt))
+        }
+    }
+
+    /// Connections that were opened, joined, renamed, logged in or out, or went away since
+    /// the last call, in that order (a connection may appear more than once). Flood and
+    /// slowmode state change with every line and are not listed: a crash may lose their
+    /// last few seconds, nothing else.
+    public func takeChangedConnections() -> [ClientID] {
+        defer { changedConnections.removeAll(keepingCapacity: true) }
+        return changedConnections
+    }
+
+    public var hasChangedConnections: Bool { !changedConnections.isEmpty }
+
+    func noteChanged(_ client: ClientID) {
+        if tracksConnectionChanges { changedConnections.append(client) }
     }
 }

@@ -133,6 +133,10 @@ public final class Room {
     var framesHeldDuringLogin: [ClientID: [[UInt8]]] = [:]
     /// Chat lines relayed since start, for the service status line.
     public internal(set) var relayedMessageCount: UInt64 = 0
+    /// Whether to list connections whose joining, nick or login changed (see
+    /// `takeChangedConnections`): on when the daemon keeps a crash journal.
+    public var tracksConnectionChanges = false
+    var changedConnections: [ClientID] = []
     /// What the operator is told while `control` runs a command.
     var operatorLines: [String] = []
 
@@ -192,6 +196,7 @@ public final class Room {
             return
         }
         clients[client] = .greeting(address: address, peer: peer, openedAt: now.nanoseconds)
+        noteChanged(client)
     }
 
     /// One complete frame's payload, already checked to be valid UTF-8.
@@ -240,6 +245,7 @@ public final class Room {
         switch state {
         case .greeting:
             clients[client] = nil
+            noteChanged(client)
         case let .member(member, peer):
             removeMember(client, member)
             announceLeave(member, now: now, effects: &effects)
@@ -257,6 +263,7 @@ public final class Room {
         switch state {
         case let .greeting(_, peer, _):
             clients[client] = nil
+            noteChanged(client)
             fields["chat_peer"] = peer
         case let .member(member, peer):
             removeMember(client, member)
@@ -283,6 +290,7 @@ public final class Room {
         for client in due.sorted(by: { $0.rawValue < $1.rawValue }) {
             guard case let .greeting(_, peer, _)? = clients[client] else { continue }
             clients[client] = nil
+            noteChanged(client)
             effects.append(.send(FrameEncoder.frame(Notice.handshakeTimedOut), to: client))
             effects.append(.close(client, reason: "handshake timed out"))
             effects.append(.log(RoomLogRecord(level: .info, event: "handshake-timeout",
@@ -326,6 +334,7 @@ public final class Room {
     /// one broadcast does not affect the order each recipient sees.
     func removeMember(_ client: ClientID, _ member: Member) {
         clients[client] = nil
+        noteChanged(client)
         nickIndex[nicknames.key(member.nick)] = nil
         let index = member.orderIndex
         let last = memberOrder.count - 1

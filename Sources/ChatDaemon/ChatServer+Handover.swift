@@ -51,34 +51,19 @@ extension ChatServer {
             return problem
         }
 
-        let pausedAt = MonotonicClock.now()
-        let (snapshot, interrupted) = room.snapshot()
-        let (handed, listeners) = reactor.handoverState()
-        let known = Set(snapshot.connections.map(\.id))
-        var connections: [HandoverState.Connection] = []
-        for connection in handed where known.contains(connection.id.rawValue) {
-            guard let session = self.connections.session(connection.id) else { continue }
-            connections.append(HandoverState.Connection(id: connection.id.rawValue, fd: connection.fd, address: "\(session.address)",
-                                                        input: Data(session.decoder.unconsumedInput),
-                                                        output: Data(connection.pendingOutput)))
-        }
         let replyFD = control.flatMap(reactor.descriptor)
-        let state = HandoverState(version: HandoverState.currentVersion, room: snapshot, connections: connections,
-                                  listeners: listeners,
-                                  controlListener: self.control.flatMap { reactor.listenerDescriptor($0.listener) },
-                                  controlPath: self.control?.path, pausedAt: pausedAt,
-                                  replyFD: replyFD, interruptedLogins: interrupted.map(\.rawValue),
-                                  decoyHash: decoyVerifier?.encoded)
+        let state = handoverState(replyFD: replyFD)
+        let pausedAt = state.pausedAt
         let stateFD: Int32
         do { stateFD = try state.write() } catch { return error.description }
-        let inherited = connections.map(\.fd) + listeners + [stateFD] + (replyFD.map { [$0] } ?? [])
+        let inherited = state.connections.map(\.fd) + state.listeners + state.journalFDs + [stateFD] + (replyFD.map { [$0] } ?? [])
         for fd in inherited { _ = clinux_set_cloexec(fd, 0) }
         environment[HandoverState.environmentKey] = "\(stateFD)"
         // systemd's socket activation variables describe the sockets of the first start;
         // the successor takes its listeners from the snapshot.
         for key in ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"] { environment[key] = nil }
-        log(.notice, "handover", "\(trigger): handing \(connections.count) connection(s) to \(executable)",
-            ["chat_reason": trigger, "chat_connections": "\(connections.count)",
+        log(.notice, "handover", "\(trigger): handing \(state.connections.count) connection(s) to \(executable)",
+            ["chat_reason": trigger, "chat_connections": "\(state.connections.count)",
              "chat_snapshot_ms": "\((MonotonicClock.now() - pausedAt) / 1_000_000)"])
         let failure = Self.execute(executable, arguments: arguments, environment: environment)
         // Still here: the exec failed. Nothing was given away.
@@ -88,41 +73,28 @@ extension ChatServer {
         return failure
     }
 
-    /// In a successor: takes over what the predecessor handed over.
-    func restoreHandover(_ state: HandoverState) {
-        let began = MonotonicClock.now()
-        var ids: [UInt64: ClientID] = [:]
-        for connection in state.connections {
-            guard let address = IPAddress(parsing: connection.address),
-                  let id = try? reactor.adoptConnection(fd: connection.fd) else {
-                close(connection.fd)
-                continue
-            }
-            connections.adopt(id, address: address, maximumFrameLength: settings.maxFrameBytes)
-            if !connection.output.isEmpty { reactor.send(SharedBytes.copying(connection.output), to: id) }
-            if !connection.input.isEmpty, let session = connections.session(id) {
-                // An unfinished frame yields nothing until its rest arrives.
-                try? Array(connection.input).withUnsafeBytes { bytes in try session.decoder.feed(bytes) { _ in true } }
-            }
-            ids[connection.id] = ClientID(id.rawValue)
+    /// Everything a successor needs, taken now: from here on this process reads nothing.
+    func handoverState(replyFD: Int32?) -> HandoverState {
+        let pausedAt = MonotonicClock.now()
+        let (snapshot, interrupted) = room.snapshot()
+        let (handed, listeners) = reactor.handoverState()
+        let known = Set(snapshot.connections.map(\.id))
+        var connections: [HandoverState.Connection] = []
+        connections.reserveCapacity(handed.count)
+        for connection in handed where known.contains(connection.id.rawValue) {
+            guard let session = self.connections.session(connection.id) else { continue }
+            connections.append(HandoverState.Connection(id: connection.id.rawValue, fd: connection.fd,
+                                                        inode: StoredDescriptors.inode(of: connection.fd) ?? 0,
+                                                        address: "\(session.address)", input: session.decoder.unconsumedInput,
+                                                        output: connection.pendingOutput))
         }
-        let adopted = MonotonicClock.now()
-        let restored = room.restore(state.room, ids: ids, now: now(), effects: &effects)
-        for old in state.interruptedLogins {
-            if let client = ids[old] { effects.append(.send(FrameEncoder.frame(Notice.loginInterrupted), to: client)) }
-        }
-        applyEffects()
-        let done = MonotonicClock.now()
-        if let fd = state.replyFD {
-            // The operator's `chatroomctl restart`, answered by the process it asked for.
-            let reply = FrameEncoder.frame("Restarted: \(restored) connection(s) handed to chatroomd \(ChatroomVersion.current).")
-            _ = reply.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            close(fd)
-        }
-        let pause = (done - state.pausedAt) / 1_000_000
-        log(.notice, "handover-restored", "took over \(restored) connection(s) from the previous program; paused \(pause) ms",
-            ["chat_connections": "\(restored)", "chat_duration_ms": "\(pause)", "chat_started_ms": "\((began - state.pausedAt) / 1_000_000)",
-             "chat_adopt_ms": "\((adopted - began) / 1_000_000)", "chat_room_ms": "\((done - adopted) / 1_000_000)"])
+        var state = HandoverState(room: snapshot, connections: connections, listeners: listeners,
+                                  controlListener: self.control.flatMap { reactor.listenerDescriptor($0.listener) },
+                                  controlPath: self.control?.path, pausedAt: pausedAt,
+                                  replyFD: replyFD, interruptedLogins: interrupted.map(\.rawValue),
+                                  decoyHash: decoyVerifier?.encoded)
+        state.journalFDs = storeKeeper?.journal.fds ?? []
+        return state
     }
 
     /// This program's path, resolved at start: a newly installed binary at the same path is

@@ -37,8 +37,14 @@ public final class ChatServer: ReactorDelegate {
     private var passwordChecker: PasswordChecker! = nil
     /// Checked for logins to unknown accounts, so they take as long as real ones.
     let decoyVerifier: CryptPasswordHash?
-    /// What a predecessor handed over, read in `init` and taken over in `start()`.
-    private var handover: HandoverState? = nil
+    /// What systemd passed at start: listeners, and what a predecessor stored.
+    var stored = StoredDescriptors()
+    /// A predecessor's state, read in `init` and taken over in `start()`.
+    private var predecessor: Predecessor? = nil
+    /// Keeps systemd's file descriptor store current, when there is one.
+    var storeKeeper: StoreKeeper? = nil
+    /// The relayed count at the crash journal's last base (history changes since).
+    var journalBaseRelayedCount: UInt64 = 0
 
     /// - Parameters:
     ///   - reloadSettings: reads the configuration again (file, then the same flags), for SIGHUP.
@@ -78,11 +84,14 @@ public final class ChatServer: ReactorDelegate {
                                       ipv6PrefixLength: settings.ipv6HostPrefix)
         limits.acceptsPerSecond = settings.acceptsPerAddressPerSecond
         connections = ConnectionTable(limits: limits)
-        if let fd = environment[HandoverState.environmentKey].flatMap(Int32.init) {
-            do { handover = try HandoverState.read(fd: fd) } catch { throw .configuration(error.description) }
+        stored = try StoredDescriptors.take()
+        predecessor = Self.findPredecessor(&stored, environment: environment)
+        if case let .unusable(why)? = predecessor, environment[HandoverState.environmentKey] != nil {
+            // An exec whose trial run passed, yet the state does not read: nothing to carry on with.
+            throw .configuration(why)
         }
         // A predecessor's decoy saves making one (a slow hash) while members wait.
-        decoyVerifier = handover?.decoyHash.flatMap(CryptPasswordHash.init) ?? CryptPasswordHash.decoy()
+        decoyVerifier = predecessor?.state?.decoyHash.flatMap(CryptPasswordHash.init) ?? CryptPasswordHash.decoy()
         room = Room(configuration: settings.roomConfiguration(accounts: accounts, decoy: decoyVerifier),
                     sanctions: restored.sanctions, history: restored.history, topic: restored.topic)
         reactor.delegate = self
@@ -96,13 +105,17 @@ public final class ChatServer: ReactorDelegate {
     /// daemon is ready to serve; `run()` reports readiness.
     public func start() throws(StartError) {
         signal(SIGPIPE, SIG_IGN)  // write errors come back as EPIPE instead of killing us
-        do { try reactor.handleSignals([SIGINT, SIGTERM, SIGHUP, SIGUSR2]) } catch { throw .setup(error) }
-        if let handover {
-            try adoptListeners(handover)
+        do { try reactor.handleSignals([SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2]) } catch { throw .setup(error) }
+        for what in stored.unrecognised {
+            log(.warning, "handover-refused", "closed a descriptor systemd passed that this chatroomd does not recognise: \(what)", ["chat_reason": what])
+        }
+        for name in stored.unrecognisedNames { FileDescriptorStore.remove(name: name) }
+        if case let .exec(state)? = predecessor {
+            try adoptListeners(state)
         } else {
             let listeners = Listeners(reactor: reactor, log: { [unowned self] in log($0, $1, $2, $3) },
                                       warn: { [unowned self] in logger.warning("\($0)") })
-            try listeners.openChat(configured: settings.listen)
+            try listeners.openChat(configured: settings.listen, inherited: stored.listeners)
             if let (listener, path) = try listeners.openControl(path: settings.controlSocket, group: settings.controlGroup,
                                                                 environment: environment) {
                 startControl(listener: listener, file: path)
@@ -118,9 +131,17 @@ public final class ChatServer: ReactorDelegate {
         } catch {
             throw .setup(error)
         }
-        if let handover {
-            restoreHandover(handover)
-            self.handover = nil
+        let journals: [Int32]
+        if case let .exec(state)? = predecessor { journals = state.journalFDs } else { journals = stored.journals }
+        if let predecessor {
+            restore(predecessor)
+            if case .exec = predecessor {} else { FileDescriptorStore.remove(name: StoredDescriptors.Name.handover) }
+            self.predecessor = nil
+        }
+        if let capacity = FileDescriptorStore.capacity(environment: environment) {
+            startStoreKeeping(capacity: capacity, inheritedJournals: journals)
+        } else {
+            for fd in journals { close(fd) }
         }
     }
 
@@ -133,7 +154,10 @@ public final class ChatServer: ReactorDelegate {
         log(.info, "start", "chatroomd \(ChatroomVersion.current) started")
         supervisor.ready(room: room)
         supervisor.repeatEvery(nanoseconds: 1_000_000_000) { [weak self] in self?.everySecond() }
-        supervisor.repeatEvery(nanoseconds: 5_000_000_000) { [weak self] in self?.saveHistoryIfChanged() }
+        supervisor.repeatEvery(nanoseconds: 5_000_000_000) { [weak self] in
+            self?.saveHistoryIfChanged()
+            self?.rebaseJournalIfStale()
+        }
         reactor.run()
         passwordChecker.stop()
         saveHistoryIfChanged()
@@ -153,6 +177,7 @@ public final class ChatServer: ReactorDelegate {
         let address = IPAddress(peer)
         switch connections.open(connection, address: address, maximumFrameLength: settings.maxFrameBytes, now: MonotonicClock.now()) {
         case .admitted:
+            storeAccepted(connection)
             room.connectionOpened(ClientID(connection.rawValue), address: address, peer: peer.description, now: now(), effects: &effects)
             applyEffects()
         case .serverFull:
@@ -205,6 +230,7 @@ public final class ChatServer: ReactorDelegate {
         case SIGTERM: beginShutdown(signalName: "SIGTERM")
         case SIGINT: beginShutdown(signalName: "SIGINT")
         case SIGHUP: reload()
+        case SIGUSR1: handOverToStore(trigger: "SIGUSR1")
         case SIGUSR2: _ = handOver(trigger: "SIGUSR2")
         default: break
         }
@@ -256,6 +282,7 @@ public final class ChatServer: ReactorDelegate {
             index += 1
         }
         effects.removeAll(keepingCapacity: true)
+        if storeKeeper != nil { journalConnectionChanges() }
     }
 
     func log(_ level: Logger.Level, _ event: String, _ message: String, _ fields: [String: String] = [:]) {

@@ -10,11 +10,10 @@ struct Listeners {
     let log: (_ level: Logger.Level, _ event: String, _ message: String, _ fields: [String: String]) -> Void
     let warn: (String) -> Void
 
-    func openChat(configured: [String]) throws(StartError) {
-        let inherited = SocketActivation.inheritedSockets()
+    /// - Parameter inherited: the listening sockets systemd passed (`StoredDescriptors`).
+    func openChat(configured: [String], inherited: [SocketActivation.InheritedSocket]) throws(StartError) {
         if !inherited.isEmpty {
             for socket in inherited {
-                guard Socket.isListeningStream(socket.fd) else { throw .inheritedSocket(name: socket.name, fd: socket.fd) }
                 try adopt(socket.fd, origin: " from systemd (\(socket.name))")
             }
             return

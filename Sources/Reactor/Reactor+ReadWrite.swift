@@ -139,6 +139,10 @@ extension Reactor {
     func destroy(_ index: Int, _ reason: CloseReason) {
         guard slots[index].phase != .free else { return }
         let id = ConnectionID(slot: UInt32(index), generation: slots[index].generation)
+        // Shut down before closing: a duplicate of the descriptor may live on elsewhere (in
+        // systemd's file descriptor store), and close() alone would leave the connection
+        // open there; shut down, the peer gets its end of file and systemd drops its copy.
+        _ = Glibc.shutdown(slots[index].fd, Int32(SHUT_RDWR))
         closeDescriptor(slots[index].fd)  // also removes it from the epoll set
         if let timer = slots[index].closeTimer { timers.cancel(timer) }
         let generation = slots[index].generation

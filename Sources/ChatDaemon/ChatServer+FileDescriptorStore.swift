@@ -1,0 +1,143 @@
+import ChatCore
+import Glibc
+import Reactor
+import SystemCalls
+import Systemd
+
+/// What the daemon keeps in systemd's file descriptor store while it runs: a duplicate of
+/// every member's connection (pushed when accepted, dropped by systemd when the socket is
+/// shut down), and the crash journal. So a crash or the watchdog loses no connection, and
+/// `systemctl restart` (SIGUSR1, chatroomd.service's `RestartKillSignal=`) hands every
+/// connection and the whole state to the next process through the store.
+final class StoreKeeper {
+    let capacity: Int
+    let journal: CrashJournal
+    /// Each served connection's socket inode, recorded in the journal.
+    var inodes: [UInt64: UInt64] = [:]
+    /// Why the journal could not be written, once logged until it works again.
+    var failure: String? = nil
+
+    init(capacity: Int, journal: CrashJournal) {
+        self.capacity = capacity
+        self.journal = journal
+    }
+}
+
+extension ChatServer {
+    /// The exit status of a process that handed everything to the store: chatroomd.service
+    /// counts it as success (`SuccessExitStatus=`), and restarts on it even when nobody
+    /// asked systemd to (`RestartForceExitStatus=`, a stray SIGUSR1), so the store is kept.
+    static let handedToStoreExitStatus: Int32 = 75
+
+    /// Starts keeping the store current, continuing the predecessor's journal if there
+    /// was one. Called at start, after any restore.
+    func startStoreKeeping(capacity: Int, inheritedJournals: [Int32]) {
+        let journal: CrashJournal
+        if inheritedJournals.count == 2 {
+            let sequence = (try? CrashJournal.read(inheritedJournals).sequence) ?? 0
+            journal = CrashJournal(files: inheritedJournals, lastSequence: sequence)
+        } else {
+            for fd in inheritedJournals { close(fd) }
+            if !inheritedJournals.isEmpty { FileDescriptorStore.remove(name: CrashJournal.storeName) }
+            do { journal = try CrashJournal() } catch {
+                log(.error, "store-failed", "cannot keep connections through a crash: \(error)", ["chat_reason": error.description])
+                return
+            }
+            FileDescriptorStore.store(journal.fds, name: CrashJournal.storeName)
+        }
+        let keeper = StoreKeeper(capacity: capacity, journal: journal)
+        storeKeeper = keeper
+        for connection in reactor.handoverState().connections where connections.session(connection.id) != nil {
+            keeper.inodes[connection.id.rawValue] = StoredDescriptors.inode(of: connection.fd) ?? 0
+        }
+        room.tracksConnectionChanges = true
+        _ = room.takeChangedConnections()
+        rebaseJournal()
+        log(.info, "store", "keeping connections in systemd's file descriptor store (up to \(capacity)) and a crash journal",
+            ["chat_connections": "\(keeper.inodes.count)"])
+    }
+
+    /// A newly accepted member connection: a duplicate into the store.
+    func storeAccepted(_ connection: ConnectionID) {
+        guard let keeper = storeKeeper, let fd = reactor.descriptor(connection) else { return }
+        keeper.inodes[connection.rawValue] = StoredDescriptors.inode(of: fd) ?? 0
+        FileDescriptorStore.store([fd], name: StoredDescriptors.Name.connection)
+    }
+
+    /// After each event: the connections the Room says changed, into the journal.
+    func journalConnectionChanges() {
+        guard let keeper = storeKeeper, room.hasChangedConnections else { return }
+        var records: [CrashJournal.Record] = []
+        for client in room.takeChangedConnections() {
+            if let connection = room.snapshotConnection(client) {
+                records.append(.connection(connection, inode: keeper.inodes[client.rawValue] ?? 0))
+            } else {
+                keeper.inodes[client.rawValue] = nil
+                records.append(.gone(id: client.rawValue))
+            }
+        }
+        do {
+            try keeper.journal.append(records)
+            if keeper.journal.wantsRebase { rebaseJournal() }
+        } catch {
+            journalFailed(error)
+        }
+    }
+
+    /// A fresh base for the journal (also how the history and sanctions reach it).
+    func rebaseJournal() {
+        guard let keeper = storeKeeper else { return }
+        do {
+            try keeper.journal.rebase(room.snapshot().snapshot, inodes: keeper.inodes)
+            if keeper.failure != nil {
+                keeper.failure = nil
+                log(.notice, "store", "the crash journal is written again")
+            }
+        } catch {
+            journalFailed(error)
+        }
+    }
+
+    private func journalFailed(_ error: CrashJournal.Problem) {
+        guard let keeper = storeKeeper, keeper.failure == nil else { return }
+        keeper.failure = error.description
+        log(.error, "store-failed", "a crash now would drop members: \(error)", ["chat_reason": error.description])
+    }
+
+    /// `systemctl restart`: everything into the store, then exit for the next process.
+    /// Without a store (not under systemd), the same as SIGUSR2: an exec in place.
+    func handOverToStore(trigger: String) {
+        guard storeKeeper != nil else {
+            _ = handOver(trigger: trigger)
+            return
+        }
+        guard !shuttingDown else { return }
+        let state = handoverState(replyFD: nil)
+        let fd: Int32
+        do { fd = try state.write() } catch {
+            // Nothing handed over: the members will see the restart as a crash, which the
+            // journal covers.
+            log(.error, "handover-failed", "\(trigger): \(error); the next process restores from the crash journal", ["chat_reason": error.description])
+            exit(Self.handedToStoreExitStatus)
+        }
+        FileDescriptorStore.remove(name: StoredDescriptors.Name.handover)
+        FileDescriptorStore.store([fd], name: StoredDescriptors.Name.handover)
+        let confirmed = FileDescriptorStore.barrier(timeoutMicroseconds: 5_000_000)
+        log(.notice, "handover", "\(trigger): \(state.connections.count) connection(s) and the state handed to systemd's file descriptor store",
+            ["chat_reason": trigger, "chat_connections": "\(state.connections.count)",
+             "chat_snapshot_ms": "\((MonotonicClock.now() - state.pausedAt) / 1_000_000)",
+             "chat_confirmed": confirmed ? "yes" : "no"])
+        control?.socketFile.removeIfStillOurs()
+        exit(Self.handedToStoreExitStatus)
+    }
+}
+
+extension ChatServer {
+    /// Every few seconds: a new base when lines were relayed since the last (the history
+    /// travels in the base) or the sanctions changed.
+    func rebaseJournalIfStale() {
+        guard storeKeeper != nil, room.relayedMessageCount != journalBaseRelayedCount || unsavedState != nil else { return }
+        journalBaseRelayedCount = room.relayedMessageCount
+        rebaseJournal()
+    }
+}
