@@ -42,5 +42,12 @@ public enum ChatEvent {
         "state-saved": "b6088a5f91234ada9654cdf8ba31b72c",
         "loop-stalled": "88d4b01f38354f99be0c4a3ec6f527ad",
         "topic": "d03cee425a6d451291e0a66932050704",
+        "handover": "f31f08cc916645b28b81f461e49b3267",
+        "handover-failed": "0693b22b9c5146b38e04f579cfe730b3",
+        "handover-restored": "88b0a4f4aeaa4289a9d31a0a8fb03602",
+        "handover-refused": "ad3a94dcdb664112a4ed2d17d2e95888",
+        "crash-restored": "d0f9aae9670842ea9d75fd7bdd0f0083",
+        "store": "1a20471d690e4232b871806d5a112f46",
+        "store-failed": "50424cb36c3a401097b9ca1727128f4d",
     ]
 }

@@ -23,7 +23,7 @@ if ! why=$("$sandbox" available 2>&1); then
 fi
 
 export SDS_BASE="/tmp/chatroomd-e2e-$$"
-export SDS_LIFETIME=300
+export SDS_LIFETIME=600
 name=e2e
 cleanup() {
   "$sandbox" stop "$name" >/dev/null 2>&1 || true
@@ -58,6 +58,9 @@ tar -C "$stage" -cf - . | "$sandbox" exec "$name" tar -C / -xf - --keep-director
 status=0
 CHATROOMD_MESSAGE_IDS="$message_ids" "$sandbox" exec "$name" \
   env CHATROOMD_MESSAGE_IDS="$message_ids" python3 "$here/e2e_inside.py" "$unit_dir" || status=$?
+# Restarts that drop no one (1,000 members through systemctl restart and kill -9).
+"$sandbox" exec "$name" env CHATROOMD_MESSAGE_IDS="$message_ids" PYTHONPATH="$here" \
+  python3 "$here/restart_inside.py" "$unit_dir" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- chatroomd's journal inside the sandbox ---"
   "$sandbox" exec "$name" journalctl -u chatroomd.service -u chatroomd.socket --no-pager -n 80 || true

@@ -16,6 +16,8 @@ import time
 
 UNIT_DIR = sys.argv[1] if len(sys.argv) > 1 else "/lib/systemd/system"
 ADMIN_PASSWORD = "s3cret-admin"
+RESTORED_AFTER_FAILURE = ("The server restarted after a failure and kept your connection; "
+                          "lines sent in its last moments may be lost.")
 MESSAGE_IDS = {}  # filled from ChatEvent.swift by e2e.sh through the environment
 for pair in os.environ.get("CHATROOMD_MESSAGE_IDS", "").split(","):
     if "=" in pair:
@@ -281,6 +283,13 @@ def main():
           run("journalctl", "-u", "chatroomd.service", "--no-pager", "-n", "20").stdout)
     check("watchdog" in show("chatroomd.service", "Result") or "atchdog" in run("journalctl", "-u", "chatroomd.service", "--no-pager").stdout,
           "the journal records the watchdog timeout")
+    # The connections were in systemd's file descriptor store: the watchdog's restart keeps them.
+    alice.expect(RESTORED_AFTER_FAILURE, "alice is still connected after the watchdog's restart, and told what happened")
+    admin.expect(RESTORED_AFTER_FAILURE, "so is admin")
+    check(find_entry(CHAT_EVENT="crash-restored") is not None, "the new process logs what it restored from the crash journal")
+    alice.send("after the watchdog")
+    alice.expect("alice: after the watchdog", "alice chats on after the watchdog's restart")
+    admin.expect("alice: after the watchdog", "admin hears her")
     alice.close()
     admin.close()
     carol = join("carol")
