@@ -5,14 +5,19 @@ import SystemCalls
 import Systemd
 
 /// What the daemon keeps in systemd's file descriptor store while it runs: a duplicate of
-/// every member's connection (pushed when accepted, dropped by systemd when the socket is
-/// shut down), and the crash journal. So a crash or the watchdog loses no connection, and
+/// every member's connection (pushed when it joins, dropped by systemd when the socket is
+/// shut down), and the crash journal. So a crash or the watchdog loses no member, and
 /// `systemctl restart` (SIGUSR1, chatroomd.service's `RestartKillSignal=`) hands every
-/// connection and the whole state to the next process through the store.
+/// connection, those still greeting too, and the whole state to the next process.
+///
+/// Members only, not every accepted connection: systemd compares each descriptor stored
+/// with every one it holds (`same_fd()`, a `kcmp` each), so storing costs PID 1 time that
+/// grows with the store; a connection that never joins (a scanner, a flood of them) must
+/// not make PID 1 pay. Connections still greeting are stored at a planned restart only.
 final class StoreKeeper {
     let capacity: Int
     let journal: CrashJournal
-    /// Each served connection's socket inode, recorded in the journal.
+    /// Each stored connection's socket inode, recorded in the journal.
     var inodes: [UInt64: UInt64] = [:]
     /// Why the journal could not be written, once logged until it works again.
     var failure: String? = nil
@@ -47,9 +52,13 @@ extension ChatServer {
         }
         let keeper = StoreKeeper(capacity: capacity, journal: journal)
         storeKeeper = keeper
-        for connection in reactor.handoverState().connections where connections.session(connection.id) != nil {
+        // Restored connections came from the store (or across an exec, with their copies
+        // still there); a member restored from elsewhere is stored now.
+        let restored = reactor.handoverState().connections.filter { connections.session($0.id) != nil }
+        for connection in restored where inheritedJournals.count == 2 {
             keeper.inodes[connection.id.rawValue] = StoredDescriptors.inode(of: connection.fd) ?? 0
         }
+        storeConnections(restored.map(\.id.rawValue).filter { room.snapshotConnection(ClientID($0))?.member != nil })
         room.tracksConnectionChanges = true
         _ = room.takeChangedConnections()
         rebaseJournal()
@@ -57,22 +66,29 @@ extension ChatServer {
             ["chat_connections": "\(keeper.inodes.count)"])
     }
 
-    /// A newly accepted member connection: a duplicate into the store.
-    func storeAccepted(_ connection: ConnectionID) {
-        guard let keeper = storeKeeper, let fd = reactor.descriptor(connection) else { return }
-        keeper.inodes[connection.rawValue] = StoredDescriptors.inode(of: fd) ?? 0
-        FileDescriptorStore.store([fd], name: StoredDescriptors.Name.connection)
+    /// Duplicates of these connections into the store, unless already there.
+    func storeConnections(_ clients: [UInt64]) {
+        guard let keeper = storeKeeper else { return }
+        var fds: [Int32] = []
+        for client in clients where keeper.inodes[client] == nil {
+            guard let fd = reactor.descriptor(ConnectionID(rawValue: client)) else { continue }
+            keeper.inodes[client] = StoredDescriptors.inode(of: fd) ?? 0
+            fds.append(fd)
+        }
+        if !fds.isEmpty { FileDescriptorStore.store(fds, name: StoredDescriptors.Name.connection) }
     }
 
-    /// After each event: the connections the Room says changed, into the journal.
+    /// After each event: members who joined into the store, and every change to a stored
+    /// connection into the journal.
     func journalConnectionChanges() {
         guard let keeper = storeKeeper, room.hasChangedConnections else { return }
         var records: [CrashJournal.Record] = []
         for client in room.takeChangedConnections() {
             if let connection = room.snapshotConnection(client) {
+                guard connection.member != nil else { continue }
+                storeConnections([client.rawValue])
                 records.append(.connection(connection, inode: keeper.inodes[client.rawValue] ?? 0))
-            } else {
-                keeper.inodes[client.rawValue] = nil
+            } else if keeper.inodes.removeValue(forKey: client.rawValue) != nil {
                 records.append(.gone(id: client.rawValue))
             }
         }
@@ -113,6 +129,7 @@ extension ChatServer {
         }
         guard !shuttingDown else { return }
         let state = handoverState(replyFD: nil)
+        storeConnections(state.connections.map(\.id))  // those still greeting
         let fd: Int32
         do { fd = try state.write() } catch {
             // Nothing handed over: the members will see the restart as a crash, which the

@@ -177,7 +177,6 @@ public final class ChatServer: ReactorDelegate {
         let address = IPAddress(peer)
         switch connections.open(connection, address: address, maximumFrameLength: settings.maxFrameBytes, now: MonotonicClock.now()) {
         case .admitted:
-            storeAccepted(connection)
             room.connectionOpened(ClientID(connection.rawValue), address: address, peer: peer.description, now: now(), effects: &effects)
             applyEffects()
         case .serverFull:

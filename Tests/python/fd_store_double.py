@@ -145,7 +145,9 @@ class StoreDouble:
             while not predicate():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AssertionError(f"{what}: not within {timeout} s; store: {self.names()}")
+                    names = self.names()
+                    summary = {name: names.count(name) for name in set(names)}
+                    raise AssertionError(f"{what}: not within {timeout} s; the store holds {summary}")
                 self.changed.wait(remaining)
 
     def names(self):
@@ -195,6 +197,11 @@ class StoreDouble:
                     poller.unregister(fd)
                     watched.discard(fd)
 
+    @staticmethod
+    def _identity(fd):
+        status = os.fstat(fd)
+        return status.st_dev, status.st_ino
+
     def _receive(self):
         try:
             data, ancillary, _, _ = self.notify.recvmsg(65536, socket.CMSG_SPACE(253 * 4))
@@ -212,13 +219,13 @@ class StoreDouble:
                     os.close(fd)
             elif fields.get("FDSTORE") == "1":
                 name = fields.get("FDNAME", "stored")
+                known = {self._identity(f) for _, f in self.stored}
                 for fd in fds:
-                    identity = os.fstat(fd)[stat.ST_DEV], os.fstat(fd)[stat.ST_INO]
-                    if any((os.fstat(f)[stat.ST_DEV], os.fstat(f)[stat.ST_INO]) == identity for _, f in self.stored) \
-                            or len(self.stored) >= self.capacity:
+                    if self._identity(fd) in known or len(self.stored) >= self.capacity:
                         os.close(fd)
                     else:
                         self.stored.append((name, fd))
+                        known.add(self._identity(fd))
             else:
                 for fd in fds:
                     os.close(fd)

@@ -80,6 +80,7 @@ class SystemctlRestartTests(StoreTestCase):
             except Exception as error:  # reported below
                 errors.append(error)
 
+        greeter = self.connect("127.0.0.6")  # connected, not joined yet: not in the store until the restart
         talker = threading.Thread(target=talk)
         talker.start()
         self.store.kill(signal.SIGUSR1)
@@ -87,7 +88,7 @@ class SystemctlRestartTests(StoreTestCase):
         self.assertEqual(self.store.count("handover"), 1, "the state is in the store")
         mark = self.respawn()
         restored = self.store.wait_for_log(r"took over (\d+) connection\(s\).*paused (\d+) ms", after=mark)
-        self.assertEqual(restored.group(1), "4")
+        self.assertEqual(restored.group(1), "5")
         talker.join(timeout=DEADLINE)
         self.assertEqual(errors, [])
         alice.sock.sendall(half[7:])
@@ -97,14 +98,19 @@ class SystemctlRestartTests(StoreTestCase):
             lines = client.recv_until(lambda text: text == "alice: said across the restart")
             self.assertEqual(lines, expected + ["alice: said across the restart"],
                              "every line once, in order, and no notice: nobody sees the restart")
+        greeter.join("erin")
+        self.assertEqual(greeter.recv_n(2), ["Connected to the server", "erin has joined the chat!"],
+                         "a connection still greeting came through too")
+        for client in (admin, alice, bob, carol):
+            self.expect(client, "erin has joined the chat!")
         carol.send("still muted?")
         self.expect_match(carol, r"^You are muted for (1h|59m \d+s)\.$")
         alice.send("/who")
-        self.expect(alice, "4 members: admin [admin], alice, bob, carol [muted]")
+        self.expect(alice, "5 members: admin [admin], alice, bob, carol [muted], erin")
         admin.send("/kick bob enough")
         self.expect(bob, "You have been kicked by an admin. Reason: enough")
         self.store.wait_until(lambda: self.store.count("handover") == 0, "the used state removed from the store")
-        self.store.wait_until(lambda: self.store.count("c") == 3, "bob's connection dropped from the store")
+        self.store.wait_until(lambda: self.store.count("c") == 4, "bob's connection dropped from the store")
 
     def test_a_second_restart_in_a_row_keeps_everyone_too(self):
         alice = self.join("alice", "127.0.0.2")

@@ -32,6 +32,11 @@ if [ "${1:-}" = __build-v2 ]; then
   cd "$root"
   sed -i "s/$version_pattern/\1$v2\3/" "$version_file"
   grep -q "\"$v2\"" "$version_file" || { echo "deb.sh: could not set the version in $version_file" >&2; exit 1; }
+  # v2 also writes a newer handover state format, so going back to v1 is a downgrade v1
+  # must refuse cleanly (deb_inside.py, downgrade_to_v1).
+  state_file=Sources/ChatDaemon/HandoverState.swift
+  sed -i 's/^\( *static let currentVersion = \)\([0-9]*\)$/echo "\1$((\2 + 1))"/e' "$state_file"
+  grep -q "static let currentVersion = 3$" "$state_file" || { echo "deb.sh: could not raise the state format in $state_file" >&2; exit 1; }
   exec make --no-print-directory deb DEB_OUT="$scratch/out"
 fi
 

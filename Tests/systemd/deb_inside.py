@@ -5,16 +5,19 @@ file it writes stay in the sandbox.
 
 Usage: deb_inside.py V1.deb V1 V2.deb V2   (V2 > V1, both built by `make deb`)
 
-install v1 -> upgrade to v2 -> reinstall v2 with the service stopped -> remove -> purge.
+install v1 -> upgrade to v2 (members chatting through it) -> reinstall v2 with the service
+stopped -> downgrade to v1, whose state format is older (refused cleanly) -> remove -> purge.
 Each check prints PASS or FAIL; exit code non-zero if anything failed. Every wait is a poll
 with a deadline (wait_until).
 """
 import json
 import os
 import re
+import select
 import socket
 import stat
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e_inside as e2e  # noqa: E402  (check, run, wait_until, show, Client, join)
@@ -90,6 +93,41 @@ def connection_closed(client):
         return True
 
 
+def chat_through(action, talker, nick, listeners, what, lines=30):
+    """`talker` sends `lines` lines, paced within flood control, while `action()` runs;
+    each listener must get every one once, in order. Returns what `action()` returned."""
+    sent = [f"{what} {n}" for n in range(lines)]
+    errors = []
+
+    def talk():
+        try:
+            for text in sent:
+                talker.send(text)
+                select.select([], [], [], 0.15)  # pacing (10 lines a second at most), not a wait for anything
+        except OSError as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=talk)
+    thread.start()
+    result = action()
+    thread.join(timeout=60)
+    check(not errors, f"{nick} could send throughout {what}", repr(errors))
+    for name, listener in listeners:
+        got = []
+        try:
+            while len(got) < lines:
+                line = listener.receive(timeout=20)
+                if line is None:
+                    break
+                if line.startswith(f"{nick}: {what} "):
+                    got.append(line[len(nick) + 2:])
+        except (TimeoutError, OSError):
+            pass
+        check(got == sent, f"{name} got every line {nick} sent during {what}, once each, in order",
+              f"{len(got)} of {lines}: {got[:3]}...{got[-3:]}")
+    return result
+
+
 def install_v1():
     check(installed_version() == "", "chatroomd is not installed before the test", installed_version())
     if not dpkg("-i", DEB1):
@@ -135,8 +173,11 @@ def upgrade_to_v2(alice):
     main_pid = show("chatroomd.service", "MainPID")
     before = cursor()
 
-    if not dpkg("-i", DEB2):
+    bob = join("bob")
+    alice.receive(timeout=10)  # bob's join
+    if not chat_through(lambda: dpkg("-i", DEB2), bob, "bob", [("alice", alice), ("bob", bob)], "the upgrade"):
         return
+    bob.close()
     check(installed_version() == f"install ok installed {V2}", f"dpkg reports {V2} installed", installed_version())
     # The upgrade hands the running daemon's connections to the new binary: no stop or
     # restart job at all, the same invocation, a new main process.
@@ -184,12 +225,40 @@ def reinstall_with_service_stopped():
           f"{show('chatroomd.service', 'ActiveState')} {show('chatroomd.socket', 'ActiveState')}")
 
 
-def remove():
+def downgrade_to_v1():
+    """v2 was built with a newer state format than v1 reads: the downgrade's restart tells
+    each member why and closes them, instead of v1 misreading the state."""
+    carol = join("carol")  # the socket starts v2
+    before = cursor()
+    if not dpkg("-i", DEB1):
+        return
+    check(installed_version() == f"install ok installed {V1}", f"dpkg reports {V1} installed after the downgrade", installed_version())
+    try:
+        notice = carol.receive(timeout=30)
+    except (TimeoutError, OSError) as error:
+        notice = f"<{error}>"
+    check(notice == "The server restarted and could not keep your session (this is an older version of the server); connect again.",
+          "carol is told the older version cannot keep her session", repr(notice))
+    check(bool(wait_until(lambda: connection_closed(carol), timeout=10)), "then her connection closes")
+    carol.close()
+    output = run("journalctl", "--after-cursor", before, "-u", "chatroomd.service", "-o", "cat", "--no-pager").stdout
+    check("restart refused, carrying on" in output and "(a downgrade?)" in output,
+          "chatroomctl restart was refused first: v1's trial run does not read v2's state", output[-800:])
+    check("could not take over the previous process's connections" in output,
+          "v1 logs that it refused v2's state (handover-refused)", output[-800:])
+    check(run("chatroomd", "--version").stdout.strip() == V1, f"chatroomd --version is {V1}")
+    dave = join("dave")
+    dave.send("v1 serves after the downgrade")
+    dave.expect("dave: v1 serves after the downgrade", "v1 serves new members after the downgrade")
+    dave.close()
+
+
+def remove(version):
     bob = join("bob")
     ids = catalog_ids()
     if not dpkg("-r", "chatroomd"):
         return
-    check(installed_version() == f"deinstall ok config-files {V2}", "dpkg keeps only config-files", installed_version())
+    check(installed_version() == f"deinstall ok config-files {version}", "dpkg keeps only config-files", installed_version())
     for unit in ("chatroomd.service", "chatroomd.socket"):
         check(show(unit, "ActiveState") == "inactive" and show(unit, "LoadState") == "not-found",
               f"{unit} is stopped and gone", f"{show(unit, 'ActiveState')} {show(unit, 'LoadState')}")
@@ -217,7 +286,8 @@ def main():
     if alice is not None:
         upgrade_to_v2(alice)
         reinstall_with_service_stopped()
-        remove()
+        downgrade_to_v1()
+        remove(V1)
         purge()
     print(f"package: {e2e.passed} passed, {e2e.failed} failed", flush=True)
     return 1 if e2e.failed or e2e.passed == 0 else 0

@@ -9,6 +9,7 @@ crash exactly one. Prints the pause and PID 1's CPU time for the store.
 Each check prints PASS or FAIL; exit status non-zero if any failed. Every wait has a
 deadline; every loop is bounded.
 """
+import json
 import os
 import re
 import resource
@@ -33,6 +34,21 @@ RESTORED_AFTER_FAILURE = e2e.RESTORED_AFTER_FAILURE
 def pid1_cpu_ms():
     fields = open("/proc/1/stat").read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def find_entry_after(cursor, **fields):
+    """The first journal entry of chatroomd.service after `cursor` with these fields."""
+    def matching():
+        output = run("journalctl", "-u", "chatroomd.service", "--after-cursor", cursor, "-o", "json", "--no-pager").stdout
+        for line in output.splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if all(entry.get(k) == v for k, v in fields.items()):
+                return entry
+        return None
+    return wait_until(matching, timeout=10)
 
 
 def parse_frames(buffer):
@@ -155,9 +171,24 @@ def main():
     check(wait_until(lambda: show("chatroomd.service", "SubState") == "running"), "chatroomd.service runs")
     check(room.barrier("ready"), f"{MEMBERS} members joined and hear the talkers")
     cpu_stored = pid1_cpu_ms()
+    results = {"members": MEMBERS, "pid1_cpu_ms_storing": round(cpu_stored - cpu_before)}
     print(f"INFO: PID 1 CPU time while {MEMBERS} connections were stored: {cpu_stored - cpu_before:.0f} ms", flush=True)
 
-    # 1. systemctl restart: through the store, nobody notices.
+    # 1. chatroomctl restart: the exec in place, nobody notices.
+    restarted = []
+    room.chat_through(lambda: restarted.append(subprocess.Popen(["chatroomctl", "restart"], stdout=subprocess.PIPE, text=True)),
+                      LINES // 3)
+    answer = restarted[0].communicate(timeout=DEADLINE)[0] if restarted else ""
+    check(answer.startswith(f"Restarted: {MEMBERS} connection(s)"), "chatroomctl restart hands every connection over", answer)
+    room.barrier("end")
+    room.verify("chatroomctl restart", [])
+    entry = find_entry(CHAT_EVENT="handover-restored", CHAT_CONNECTIONS=str(MEMBERS))
+    if entry:
+        results.update(exec_pause_ms=int(entry.get("CHAT_DURATION_MS", -1)), exec_adopt_ms=int(entry.get("CHAT_ADOPT_MS", -1)),
+                       exec_started_ms=int(entry.get("CHAT_STARTED_MS", -1)), exec_room_ms=int(entry.get("CHAT_ROOM_MS", -1)))
+    cursor = run("journalctl", "--show-cursor", "-n", "0", "--no-pager").stdout.split("-- cursor: ")[-1].strip()
+
+    # 2. systemctl restart: through the store, nobody notices.
     pid = show("chatroomd.service", "MainPID")
     restart = []
     room.chat_through(lambda: restart.append(subprocess.Popen(["systemctl", "restart", "chatroomd.service"])), LINES // 3)
@@ -165,26 +196,40 @@ def main():
     room.barrier("end")
     check(show("chatroomd.service", "MainPID") not in ("0", pid), "a new main process serves")
     room.verify("systemctl restart", [])
-    entry = find_entry(CHAT_EVENT="handover-restored", CHAT_CONNECTIONS=str(MEMBERS))
+    entry = find_entry_after(cursor, CHAT_EVENT="handover-restored", CHAT_CONNECTIONS=str(MEMBERS))
     check(entry is not None, f"the new process took over all {MEMBERS} connections")
     if entry:
         print(f"INFO: pause at {MEMBERS} members through systemctl restart: {entry.get('CHAT_DURATION_MS')} ms "
               f"(the new process started {entry.get('CHAT_STARTED_MS')} ms after the old one stopped reading)", flush=True)
-    print(f"INFO: PID 1 CPU time for the restart: {pid1_cpu_ms() - cpu_stored:.0f} ms", flush=True)
+        results.update(pause_ms=int(entry.get("CHAT_DURATION_MS", -1)), started_ms=int(entry.get("CHAT_STARTED_MS", -1)),
+                       adopt_ms=int(entry.get("CHAT_ADOPT_MS", -1)), room_ms=int(entry.get("CHAT_ROOM_MS", -1)))
+    handed = find_entry(CHAT_EVENT="handover", CHAT_REASON="SIGUSR1")
+    if handed:
+        results["snapshot_ms"] = int(handed.get("CHAT_SNAPSHOT_MS", -1))
+    results["pid1_cpu_ms_restart"] = round(pid1_cpu_ms() - cpu_stored)
+    print(f"INFO: PID 1 CPU time for the restart: {results['pid1_cpu_ms_restart']} ms", flush=True)
 
-    # 2. kill -9: the crash journal says who everyone was; each member is told once.
+    # 3. kill -9: the crash journal says who everyone was; each member is told once.
     pid = show("chatroomd.service", "MainPID")
     room.reset()
+    killed_at = time.monotonic()
     os.kill(int(pid), signal.SIGKILL)
     check(bool(wait_until(lambda: show("chatroomd.service", "SubState") == "running"
                           and show("chatroomd.service", "MainPID") not in ("0", pid), timeout=30)),
           "after kill -9 systemd restarted chatroomd")
     check(room.pump_until(lambda: room.everyone_saw(RESTORED_AFTER_FAILURE)), "every member is told of the crash once")
+    results["crash_to_everyone_told_ms"] = round((time.monotonic() - killed_at) * 1000)
     room.chat_through(lambda: None, -1, reset=False)
     room.barrier("end")
     room.verify("kill -9", [RESTORED_AFTER_FAILURE])
-    check(find_entry(CHAT_EVENT="crash-restored", CHAT_CONNECTIONS=str(MEMBERS)) is not None,
-          f"the journal records {MEMBERS} connections restored after the crash")
+    crash = find_entry(CHAT_EVENT="crash-restored", CHAT_CONNECTIONS=str(MEMBERS))
+    check(crash is not None, f"the journal records {MEMBERS} connections restored after the crash")
+    if crash:
+        results["crash_restore_ms"] = int(crash.get("CHAT_DURATION_MS", -1))
+    print(f"INFO: {json.dumps(results)}", flush=True)
+    if os.environ.get("CHATROOMD_RESTART_JSON"):
+        with open(os.environ["CHATROOMD_RESTART_JSON"], "w") as out:
+            json.dump(results, out)
 
     for sock in room.sockets:
         sock.close()
