@@ -120,10 +120,21 @@ test-sandbox:
 # About five minutes (plus up to one waiting for a quiet machine); rewrites the results
 # section of docs/benchmarks.md. More members or longer runs: BENCH_ARGS='--idle-members 19000';
 # chatroomd alone: BENCH_ARGS=--no-reference.
+# Then the restart scenario (Tests/bench/restart.sh, about two minutes): RESTART_MEMBERS
+# members under a real systemd through chatroomctl restart, systemctl restart and kill -9;
+# the pause, PID 1's CPU time for the file descriptor store; the "Restarts" section.
 BENCH_ARGS ?=
-.PHONY: bench bench-quick
+RESTART_MEMBERS ?= 10000
+.PHONY: bench bench-quick bench-restart
 bench: release
 	$(RELEASE_BIN)/chatroom-bench suite --spawn $(RELEASE_BIN)/chatroomd --markdown docs/benchmarks.md $(BENCH_ARGS)
+	$(MAKE) --no-print-directory bench-restart
+
+BENCH_STAGE := $(CURDIR)/.build-bench/stage
+bench-restart: release
+	rm -rf $(BENCH_STAGE)
+	$(MAKE) --no-print-directory install DESTDIR=$(BENCH_STAGE) PREFIX=/usr
+	MEMBERS=$(RESTART_MEMBERS) Tests/bench/restart.sh $(BENCH_STAGE) docs/benchmarks.md
 
 # The same set, short (about 30 s), writing nothing: a smoke test of the bench itself.
 bench-quick: release
