@@ -70,6 +70,9 @@ struct Chatroomd: ParsableCommand {
             Runs in the foreground on one thread. SIGTERM or SIGINT: members are told the \
             server is shutting down, output is flushed (a few seconds at most), exit 0; a \
             second signal exits at once. SIGHUP reloads the configuration, all or nothing. \
+            SIGUSR2 (chatroomctl restart) restarts in place, the program at this path \
+            taking over every connection; SIGUSR1 (systemctl restart) does so through \
+            systemd's file descriptor store. \
             Under systemd: Type=notify readiness and status, watchdog, socket activation, \
             structured journal entries, sanctions and history kept in $STATE_DIRECTORY, \
             the control socket for chatroomctl in $RUNTIME_DIRECTORY.
