@@ -67,3 +67,34 @@ struct RoomSnapshotTests {
         #expect(after.memberList(now: RoomDriver.wallStart).map(\.isAdmin) == [false])
     }
 }
+
+/// The daemon's crash journal records each connection whose joining, nick or login changed:
+/// the Room lists them, and only when asked to.
+@Suite("Room: the connections that changed, for the crash journal")
+struct RoomChangedConnectionsTests {
+    @Test func joiningRenamingLoggingInAndLeaving_areEachListed_chatIsNot() {
+        let room = RoomDriver(configuration: RoomDriver.configuration(accounts: ["mod": TestPassword.of(password: "m1")]),
+                              now: RoomDriver.wallStart)
+        room.room.tracksConnectionChanges = true
+        room.open("alice")
+        room.receive("alice", "NICK:alice")
+        room.join("bob")
+        #expect(room.room.takeChangedConnections() == [room.id("alice"), room.id("alice"), room.id("bob"), room.id("bob")])
+        room.receive("alice", "hello")
+        room.receive("alice", "/me waves")
+        #expect(!room.room.hasChangedConnections, "a line changes no one's standing")
+        room.receive("bob", "/nick robert")
+        room.receive("alice", "/login mod m1")
+        room.closed("bob")
+        #expect(room.room.takeChangedConnections() == [room.id("bob"), room.id("alice"), room.id("bob")])
+        #expect(room.room.snapshotConnection(room.id("alice"))?.member?.isAdmin == true)
+        #expect(room.room.snapshotConnection(room.id("bob")) == nil)
+    }
+
+    @Test func untracked_listsNothing() {
+        let room = RoomDriver(configuration: RoomDriver.configuration(), now: RoomDriver.wallStart)
+        room.join("alice")
+        #expect(!room.room.hasChangedConnections)
+        #expect(room.room.takeChangedConnections().isEmpty)
+    }
+}
