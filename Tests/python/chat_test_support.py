@@ -80,6 +80,22 @@ class ChatAssertions:
         self.assertIsNotNone(match, f"{text!r} does not match {pattern!r}")
         return match
 
+    def connect_to(self, port, source):
+        """A seed-style client from `source`, closed when the test ends."""
+        from original_client import DEFAULT_TIMEOUT, OriginalClient
+        client = OriginalClient.connect(port, source=source, timeout=DEFAULT_TIMEOUT)
+        self.addCleanup(client.close)
+        return client
+
+    def join_to(self, port, nick, source, observers=()):
+        """Joins as `nick` from `source`; each observer must see the join next."""
+        client = self.connect_to(port, source)
+        client.join(nick)
+        self.assertEqual(client.recv_n(2), ["Connected to the server", f"{nick} has joined the chat!"])
+        for observer in observers:
+            self.expect(observer, f"{nick} has joined the chat!")
+        return client
+
     def barrier(self, sender, nick, receivers, text="barrier"):
         """`sender` says `text`; each receiver's very next frame must be it."""
         sender.send(text)

@@ -31,17 +31,10 @@ class StoreTestCase(ChatAssertions, unittest.TestCase):
         self.store.wait_until(lambda: self.store.count("journal") == 2, "the crash journal stored")
 
     def connect(self, source):
-        client = OriginalClient.connect(self.store.port, source=source, timeout=DEFAULT_TIMEOUT)
-        self.addCleanup(client.close)
-        return client
+        return self.connect_to(self.store.port, source)
 
     def join(self, nick, source, observers=()):
-        client = self.connect(source)
-        client.join(nick)
-        self.assertEqual(client.recv_n(2), ["Connected to the server", f"{nick} has joined the chat!"])
-        for observer in observers:
-            self.expect(observer, f"{nick} has joined the chat!")
-        return client
+        return self.join_to(self.store.port, nick, source, observers)
 
     def admin(self, source="127.0.0.1"):
         admin = self.connect(source)

@@ -19,7 +19,7 @@ import unittest
 
 from chat_test_support import ChatAssertions
 from chatroomd_fixture import ADMIN_PASSWORD, Daemon, chatroomd_binary
-from original_client import DEFAULT_TIMEOUT, OriginalClient
+from original_client import DEFAULT_TIMEOUT, OriginalClient  # noqa: F401 (used below)
 from test_chatroomctl import run_chatroomctl
 
 LINES_PER_MEMBER = 60
@@ -39,17 +39,10 @@ class HandoverTestCase(ChatAssertions, unittest.TestCase):
         self.daemon.wait_for_log(r"chat_event=control-listen")
 
     def connect(self, source):
-        client = OriginalClient.connect(self.daemon.port, source=source, timeout=DEFAULT_TIMEOUT)
-        self.addCleanup(client.close)
-        return client
+        return self.connect_to(self.daemon.port, source)
 
     def join(self, nick, source, observers=()):
-        client = self.connect(source)
-        client.join(nick)
-        self.assertEqual(client.recv_n(2), ["Connected to the server", f"{nick} has joined the chat!"])
-        for observer in observers:
-            self.expect(observer, f"{nick} has joined the chat!")
-        return client
+        return self.join_to(self.daemon.port, nick, source, observers)
 
     def handed_over(self, mark):
         """Waits until the new program has taken over (logged after stderr line `mark`), in
