@@ -19,7 +19,6 @@ import unittest
 
 from chat_test_support import ChatAssertions
 from chatroomd_fixture import ADMIN_PASSWORD, Daemon, chatroomd_binary
-from original_client import DEFAULT_TIMEOUT, OriginalClient  # noqa: F401 (used below)
 from test_chatroomctl import run_chatroomctl
 
 LINES_PER_MEMBER = 60
