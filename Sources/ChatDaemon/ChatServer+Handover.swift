@@ -51,6 +51,7 @@ extension ChatServer {
             return problem
         }
 
+        endTLSSessionsForRestart()  // TLS sessions cannot be handed over (ChatServer+TLS.swift)
         let pausedAt = MonotonicClock.now()
         let (snapshot, interrupted) = room.snapshot()
         let (handed, listeners) = reactor.handoverState()
