@@ -240,13 +240,15 @@ class BadInputTests(ChatAssertions, TLSDaemonTestCase):
 
     def test_plaintext_and_garbage_and_tls_1_0_are_closed_with_one_log_line_each(self):
         member = self.join("member")
-        cases = [("127.0.0.2", frame("NICK:plain")), ("127.0.0.3", os.urandom(600)), ("127.0.0.4", TLS10_CLIENT_HELLO)]
-        for source, data in cases:
+        cases = [("127.0.0.2", frame("NICK:plain"), "wrong version number"),
+                 ("127.0.0.3", b"\x00" + os.urandom(600), "wrong version number"),
+                 ("127.0.0.4", TLS10_CLIENT_HELLO, "unsupported protocol")]
+        for source, data, reason in cases:
             mark = len(self.daemon.stderr_lines)
             sock = self.raw(source)
             sock.sendall(data)
             self.assert_closed_within(sock, 3)
-            self.daemon.wait_for_log(rf"chat_event=tls-handshake-failed chat_peer={source}", after=mark)
+            self.daemon.wait_for_log(rf"chat_event=tls-handshake-failed chat_peer={source}:\d+ chat_reason=.*{reason}", after=mark)
             # Exactly one line about that peer.
             member.send("/who")
             self.expect(member, "1 member: member")
