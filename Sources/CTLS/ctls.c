@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 static void copy_error(const char *prefix, char *error, size_t size) {
     if (error == NULL || size == 0) return;
@@ -106,6 +107,11 @@ void ctls_session_free(ctls_session *session) {
 }
 
 int ctls_session_set_host(ctls_session *session, const char *host) {
+    ERR_clear_error();
+    // An address literal is checked against the certificate's IP entries and is not sent
+    // as SNI (RFC 6066 allows names only).
+    X509_VERIFY_PARAM *param = SSL_get0_param(session->ssl);
+    if (X509_VERIFY_PARAM_set1_ip_asc(param, host) == 1) return 0;
     ERR_clear_error();
     if (SSL_set_tlsext_host_name(session->ssl, host) != 1) return -1;
     return SSL_set1_host(session->ssl, host) == 1 ? 0 : -1;
