@@ -114,3 +114,17 @@ class ClientTLSTests(ChatAssertions, TLSDaemonTestCase):
         secure.type("correct horse battery staple")
         secure.press("Enter")
         secure.wait_for_line("An admin has joined the chat!")
+
+    def test_a_restart_in_place_makes_the_tls_client_reconnect_by_itself(self):
+        bob = self.join("bob")
+        pane = self.client("alice", f"--ca-file {shlex.quote(self.certificate)}")
+        self.joined(pane, "alice")
+        self.assertEqual(bob.recv(), "alice has joined the chat!")
+        mark = len(self.daemon.stderr_lines)
+        os.kill(self.daemon.process.pid, signal.SIGUSR2)
+        self.daemon.wait_for_log(r"chat_event=handover-restored", timeout=20, after=mark)
+        pane.wait_for(lambda lines: any("server restarting, reconnecting" in line for line in lines), "the reconnect notice")
+        bob.recv_until("alice has joined the chat!")
+        pane.type("after the restart")
+        pane.press("Enter")
+        bob.recv_until("alice: after the restart")

@@ -194,6 +194,27 @@ class TLSChatTests(ChatAssertions, TLSDaemonTestCase):
         self.expect(alice, "bob: " if False else "carol has joined the chat!", "alice: after the failed reload")
 
 
+    def test_a_restart_in_place_tells_tls_members_and_serves_tls_again(self):
+        plain = self.join("plain")
+        secure = self.join_tls("secure", source="127.0.0.2")
+        self.expect(plain, "secure has joined the chat!")
+        mark = len(self.daemon.stderr_lines)
+        os.kill(self.daemon.process.pid, signal.SIGUSR2)
+        self.expect(secure, "Server is restarting; TLS connections cannot be handed over, so reconnect in a moment.")
+        self.assertClosed(secure)
+        self.daemon.wait_for_log(r"chat_event=tls-restart", after=mark)
+        self.daemon.wait_for_log(r"chat_event=handover-restored", timeout=20, after=mark)
+        self.daemon.wait_for_log(r"listening on 127\.0\.0\.1:\d+ \(TLS\) \(from the previous process\)", after=mark)
+        self.assertIsNone(self.daemon.process.poll(), "the same process carries on")
+        # The plaintext member stayed; the TLS member comes back on the same port.
+        plain.recv_until(lambda text: "secure" in text)
+        again = self.join_tls("secure", source="127.0.0.2")
+        plain.recv_until("secure has joined the chat!")
+        again.send("back")
+        self.expect(again, "secure: back")
+        plain.recv_until("secure: back")
+
+
 class RequireTLSForLoginTests(ChatAssertions, TLSDaemonTestCase):
     tls_args = ("--require-tls-for-login", "yes", "--admin", f"root {SHA512_HASH}")
 
