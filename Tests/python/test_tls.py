@@ -215,6 +215,97 @@ class TLSChatTests(ChatAssertions, TLSDaemonTestCase):
         plain.recv_until("secure: back")
 
 
+class RecordCountingClient:
+    """A TLS client over memory BIOs that reads the socket itself, so it sees where each
+    TLS record begins and ends (5-byte record headers) before OpenSSL decrypts them."""
+
+    def __init__(self, port, cafile, source):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
+        context = ssl.create_default_context(cafile=cafile)
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = context.wrap_bio(self.incoming, self.outgoing, server_hostname="localhost")
+        self.raw = b""
+        self.records = 0
+        self.plain = b""
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._pump(deadline)
+        self._flush()
+
+    def close(self):
+        self.sock.close()
+
+    def _flush(self):
+        data = self.outgoing.read()
+        if data:
+            self.sock.sendall(data)
+
+    def _pump(self, deadline):
+        self._flush()
+        self.sock.settimeout(max(deadline - time.monotonic(), 0.01))
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise AssertionError("the server closed the connection")
+        self.raw += chunk
+        # Whole records only, counted as they pass.
+        while len(self.raw) >= 5:
+            length = int.from_bytes(self.raw[3:5], "big")
+            if len(self.raw) < 5 + length:
+                break
+            self.records += 1
+            self.incoming.write(self.raw[:5 + length])
+            self.raw = self.raw[5 + length:]
+
+    def send(self, text):
+        self.tls.write(frame(text))
+        self._flush()
+
+    def recv(self, timeout=10):
+        deadline = time.monotonic() + timeout
+        while True:
+            if len(self.plain) >= 64:
+                length = int(self.plain[:64].decode())
+                if len(self.plain) >= 64 + length:
+                    text = self.plain[64:64 + length].decode()
+                    self.plain = self.plain[64 + length:]
+                    return text
+            try:
+                self.plain += self.tls.read(65536)
+                continue
+            except ssl.SSLWantReadError:
+                pass
+            if time.monotonic() >= deadline:
+                raise AssertionError("no frame in time")
+            self._pump(deadline)
+
+
+class CoalescingTests(ChatAssertions, TLSDaemonTestCase):
+
+    def test_frames_queued_in_one_turn_leave_in_few_records(self):
+        member = RecordCountingClient(self.tls_port, self.certificate, "127.0.0.2")
+        self.addCleanup(member.close)
+        member.send("NICK:reader")
+        self.assertEqual(member.recv(), "Connected to the server")
+        self.assertEqual(member.recv(), "reader has joined the chat!")
+        speaker = self.join("speaker", source="127.0.0.3")
+        self.assertEqual(member.recv(), "speaker has joined the chat!")
+        # Fifty lines in one write: the daemon reads them in one turn, so the fifty
+        # broadcasts are queued for the reader together.
+        lines = [f"line {i:02d} " + "x" * 40 for i in range(50)]
+        speaker.sock.sendall(b"".join(frame(line) for line in lines))
+        before = member.records
+        received = [member.recv() for _ in lines]
+        self.assertEqual(received, [f"speaker: {line}" for line in lines])
+        records = member.records - before
+        # One record a frame would be 50; coalesced, the ~5 KiB fit in one record (a
+        # couple more if the turn's reads split the burst).
+        self.assertLessEqual(records, 5, f"{records} records for 50 frames")
+
+
 class RequireTLSForLoginTests(ChatAssertions, TLSDaemonTestCase):
     tls_args = ("--require-tls-for-login", "yes", "--admin", f"root {SHA512_HASH}")
 
