@@ -98,7 +98,7 @@ public final class ClientTLS: @unchecked Sendable {
     /// The handshake on a connected socket (left non-blocking), within `timeoutSeconds`.
     func handshake(fd: Int32, host: String, port: UInt16, timeoutSeconds: Double) throws(ServerConnection.ConnectError) -> (OpaquePointer, Trust) {
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        guard let session = ctls_session_new(context, fd, 0) else {
+        guard let session = ctls_session_new(context, fd, 0, 0) else {
             throw ServerConnection.ConnectError(description: "cannot start TLS (out of memory)")
         }
         _ = ctls_session_set_host(session, host)

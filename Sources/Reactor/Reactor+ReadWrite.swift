@@ -99,7 +99,8 @@ extension Reactor {
                 slots[index].trimScheduled = true
                 trimList.append(index)
             }
-            if slots[index].phase == .closing { beginLinger(index) }
+            // A TLS connection may still have records waiting for the socket.
+            if slots[index].phase == .closing && !slots[index].tlsWantsOutput { beginLinger(index) }
         }
         updateInterest(index)
     }

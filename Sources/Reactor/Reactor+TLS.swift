@@ -8,10 +8,14 @@ import Glibc
 ///
 /// Writing coalesces: the frames queued for a connection in one turn are copied into one
 /// scratch buffer of up to 16 KiB (a record's largest plaintext) and written as one record,
-/// so a member who gets ten broadcasts in a turn costs one encryption and one `write`, not
-/// ten. The frames themselves stay shared and encoded once. OpenSSL insists that a write
-/// which returned "want write" be repeated with the same bytes: until it is done the queue
-/// is not consumed and the same prefix is copied again (`tlsRetryLength`).
+/// so a member who gets ten broadcasts in a turn costs one encryption, not ten. The frames
+/// themselves stay shared and encoded once. A batched session (the default) also collects
+/// the turn's records (up to the turn's write budget) in one staging buffer and sends them
+/// with one `send`, like the plaintext path's one `writev`; ciphertext the socket does not
+/// take waits in the session's backlog, sent first next time. Without batching (so that
+/// kernel TLS can take over), OpenSSL writes each record itself, and a write that returned
+/// "want write" must be repeated with the same bytes: until it is done the queue is not
+/// consumed and the same prefix is copied again (`tlsRetryLength`).
 extension Reactor {
     /// A record's largest plaintext.
     static let tlsRecordBytes = 16 << 10
@@ -19,8 +23,13 @@ extension Reactor {
     /// Starts a server session on an accepted socket: the handshake begins with the
     /// client's first bytes.
     func beginTLS(_ index: Int, context: TLSContext) -> Bool {
-        guard let session = ctls_session_new(context.pointer, slots[index].fd, context.isServer ? 1 : 0) else { return false }
+        let batched = configuration.tlsBatching
+        guard let session = ctls_session_new(context.pointer, slots[index].fd, context.isServer ? 1 : 0, batched ? 1 : 0) else { return false }
+        if batched && tlsStaging == nil {
+            tlsStaging = .allocate(byteCount: tlsStagingCapacity, alignment: 16)
+        }
         slots[index].tls = session
+        slots[index].tlsBatched = batched
         tlsHandshakesInProgress += 1
         return true
     }
@@ -40,7 +49,7 @@ extension Reactor {
             if !slots[index].queue.isEmpty { scheduleFlush(index) }
             delegate?.reactor(self, secured: id)
         case CTLS_WANT_READ:
-            setWantsOutput(index, false)
+            setWantsOutput(index, ctls_has_backlog(session) != 0)
         case CTLS_WANT_WRITE:
             setWantsOutput(index, true)
         default:
@@ -73,7 +82,7 @@ extension Reactor {
             }
             switch Int(result) {
             case CTLS_WANT_READ:
-                setWantsOutput(index, false)
+                setWantsOutput(index, ctls_has_backlog(session) != 0)
                 return
             case CTLS_WANT_WRITE:
                 setWantsOutput(index, true)
@@ -116,6 +125,18 @@ extension Reactor {
     func tlsWrite(_ index: Int) -> Bool? {
         guard let session = slots[index].tls else { return false }
         let id = ConnectionID(slot: UInt32(index), generation: slots[index].generation)
+        if slots[index].tlsBatched && ctls_has_backlog(session) != 0 {
+            switch Int(ctls_flush_backlog(session)) {
+            case CTLS_DONE:
+                slots[index].tlsWantsOutput = false
+            case CTLS_WANT_WRITE:
+                slots[index].tlsWantsOutput = true
+                return true
+            default:
+                destroy(index, slots[index].phase == .open ? .tlsFailed(sessionError(session)) : (slots[index].closeReason ?? .tlsFailed(sessionError(session))))
+                return nil
+            }
+        }
         if !slots[index].tlsEstablished {
             // Nothing can be sent before the handshake; a connection asked to close before
             // it finished (the handshake deadline, a ban) just goes.
@@ -126,6 +147,7 @@ extension Reactor {
             continueHandshake(index, id)
             return liveSlot(id) == nil ? nil : true
         }
+        if slots[index].tlsBatched { return tlsWriteBatch(index, session) }
         var written = 0
         while !slots[index].queue.isEmpty && written < configuration.writeBytesPerTurn {
             let retry = Int(slots[index].tlsRetryLength)
@@ -147,6 +169,33 @@ extension Reactor {
             }
         }
         return false
+    }
+
+    /// The turn's records into the staging buffer, then one send. OpenSSL's writes cannot
+    /// block here (the staging buffer takes them), so there is no retry to remember.
+    func tlsWriteBatch(_ index: Int, _ session: OpaquePointer) -> Bool? {
+        guard !slots[index].queue.isEmpty, let staging = tlsStaging else { return false }
+        ctls_batch_begin(session, staging, tlsStagingCapacity)
+        var written = 0
+        var failed = false
+        while !slots[index].queue.isEmpty && written < configuration.writeBytesPerTurn {
+            let length = slots[index].queue.copyPrefix(into: tlsBuffer, limit: Self.tlsRecordBytes)
+            let result = ctls_write(session, tlsBuffer, length)
+            guard result > 0 else {
+                failed = true
+                break
+            }
+            slots[index].queue.consume(Int(result))
+            written += Int(result)
+        }
+        let sent = Int(ctls_batch_end(session))
+        if failed || sent == CTLS_FAILED {
+            let reason = CloseReason.tlsFailed(sessionError(session))
+            destroy(index, slots[index].phase == .open ? reason : (slots[index].closeReason ?? reason))
+            return nil
+        }
+        slots[index].tlsWantsOutput = sent == CTLS_WANT_WRITE
+        return sent == CTLS_WANT_WRITE
     }
 
     /// Sends close_notify before our side of the socket is shut down.

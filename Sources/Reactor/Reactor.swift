@@ -31,6 +31,9 @@ public final class Reactor {
         /// TCP keepalive on accepted sockets: idle seconds, probe interval, probe count,
         /// so a vanished peer is noticed within minutes. Nil leaves the kernel default (off).
         public var keepAlive: (idle: Int32, interval: Int32, count: Int32)? = (60, 10, 6)
+        /// TLS records of one turn leave in one send (user-space encryption); off, OpenSSL
+        /// writes each record itself, which lets kernel TLS take over where it is available.
+        public var tlsBatching = true
 
         public init() {}
     }
@@ -70,6 +73,8 @@ public final class Reactor {
         var tlsRetryLength: Int32 = 0
         /// Records are sent by the kernel: the queue goes out with the plaintext writev.
         var ktlsSend = false
+        /// Records are collected per turn and sent with one send (see `Reactor+TLS.swift`).
+        var tlsBatched = false
     }
 
     struct Listener {
@@ -125,6 +130,12 @@ public final class Reactor {
     let readBuffer: UnsafeMutableRawBufferPointer
     /// One record's plaintext, gathered from a TLS connection's queued frames.
     let tlsBuffer: UnsafeMutableRawPointer
+    /// A turn's records for one connection, sent with one send; made with the first session.
+    var tlsStaging: UnsafeMutableRawPointer? = nil
+    var tlsStagingCapacity: Int {
+        let records = configuration.writeBytesPerTurn / Self.tlsRecordBytes + 2
+        return configuration.writeBytesPerTurn + Self.tlsRecordBytes + records * 256
+    }
     // IOV_MAX: a member that fell behind by a whole turn of broadcasts gets them in one writev.
     let iovecCapacity = Int(CLINUX_IOV_MAX)
     let iovecs: UnsafeMutablePointer<iovec>
@@ -154,6 +165,7 @@ public final class Reactor {
         closeDescriptor(epollFD)
         readBuffer.deallocate()
         tlsBuffer.deallocate()
+        tlsStaging?.deallocate()
         iovecs.deallocate()
         eventMasks.deallocate()
         eventData.deallocate()

@@ -75,6 +75,7 @@ class SClient:
             self.process.stdin.close()
             self.process.terminate()
         self.process.wait(timeout=10)
+        self.process.stdout.close()
 
 
 class TLSChatTests(ChatAssertions, TLSDaemonTestCase):

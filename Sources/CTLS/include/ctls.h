@@ -30,7 +30,22 @@ ctls_context *ctls_client_context_new(const char *ca_file, char *error, size_t s
 void ctls_context_free(ctls_context *context);
 
 // A session on a connected non-blocking socket, as the server or as the client.
-ctls_session *ctls_session_new(ctls_context *context, int fd, int is_server);
+//
+// `batched` = 0: OpenSSL reads and writes the socket itself (SSL_set_fd), one write per
+// record; kernel TLS can take over. `batched` = 1: records are collected and sent with one
+// write per batch (see ctls_batch_begin), and a write never fails for a full socket: what
+// the socket does not take waits in the session's backlog (ctls_flush_backlog), so
+// ctls_write and ctls_handshake never return CTLS_WANT_WRITE.
+ctls_session *ctls_session_new(ctls_context *context, int fd, int is_server, int batched);
+// Batched sessions: records written until ctls_batch_end go into `staging` (which must
+// hold them all: 16 KiB plus 256 bytes per record) and leave in one send. Returns
+// CTLS_DONE, CTLS_WANT_WRITE (some wait in the backlog) or CTLS_FAILED.
+void ctls_batch_begin(ctls_session *session, void *staging, size_t capacity);
+int ctls_batch_end(ctls_session *session);
+// Whether ciphertext waits for the socket, and sending it: CTLS_DONE when all is sent (the
+// backlog's memory is freed), CTLS_WANT_WRITE, CTLS_FAILED.
+int ctls_has_backlog(ctls_session *session);
+int ctls_flush_backlog(ctls_session *session);
 void ctls_session_free(ctls_session *session);
 // The name a client expects (SNI, and checked against the certificate). 0 on success.
 int ctls_session_set_host(ctls_session *session, const char *host);
