@@ -39,6 +39,15 @@ extension ChatServer {
         }
     }
 
+    /// For `check-config`: throws why the configured pair would not load. A pair given as
+    /// credentials, which exist only inside the service, is not checked outside it.
+    public static func checkTLS(_ settings: Settings, environment: [String: String]) throws(Settings.Invalid) {
+        guard !settings.listenTLS.isEmpty || settings.tlsCertificate != nil || settings.tlsKey != nil else { return }
+        let fromCredentials = [settings.tlsCertificate, settings.tlsKey].contains { $0 == nil || $0!.hasPrefix("credential:") }
+        if fromCredentials && environment["CREDENTIALS_DIRECTORY"] == nil { return }
+        do { _ = try loadTLS(settings, environment: environment) } catch { throw Settings.Invalid(message: error.description) }
+    }
+
     /// At start, once the listeners are open: with a TLS listener the pair must load.
     func startTLS(secureListeners: [Int32], environment: [String: String]) throws(StartError) {
         setenv(Self.secureListenersKey, secureListeners.map { "\($0)" }.joined(separator: ","), 1)

@@ -42,7 +42,8 @@ extension Reactor {
         switch Int(ctls_handshake(session)) {
         case CTLS_DONE:
             slots[index].tlsEstablished = true
-            slots[index].tlsWantsOutput = false
+            // A batched session's last flight may still wait for the socket.
+            slots[index].tlsWantsOutput = ctls_has_backlog(session) != 0
             slots[index].ktlsSend = ctls_session_ktls_send(session) != 0
             tlsHandshakesInProgress -= 1
             updateInterest(index)

@@ -18,7 +18,7 @@ import subprocess
 import time
 import unittest
 
-from chat_test_support import ChatAssertions, SHA512_HASH, SHA512_PASSWORD
+from chat_test_support import ChatAssertions, SHA512_HASH, SHA512_PASSWORD, run_chatroomd
 from chatroomd_fixture import ADMIN_PASSWORD
 from original_client import encode_header
 from tls_test_support import TLSClient, TLSDaemonTestCase, fingerprint, make_certificate
@@ -214,6 +214,23 @@ class TLSChatTests(ChatAssertions, TLSDaemonTestCase):
         again.send("back")
         self.expect(again, "secure: back")
         plain.recv_until("secure: back")
+
+
+class CheckConfigTests(ChatAssertions, unittest.TestCase):
+
+    def test_check_config_loads_the_pair(self):
+        directory = self.temporary_directory()
+        certificate, key = make_certificate(directory)
+        _, other_key = make_certificate(directory, name="other", kind="rsa")
+        ok = run_chatroomd("check-config", "--listen-tls", "127.0.0.1:0", "--tls-certificate", certificate, "--tls-key", key)
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        mismatched = run_chatroomd("check-config", "--listen-tls", "127.0.0.1:0", "--tls-certificate", certificate,
+                                   "--tls-key", other_key)
+        self.assertEqual(mismatched.returncode, 78)
+        self.assertIn("the key does not match the certificate", mismatched.stderr)
+        # Without a pair, the credentials are expected inside the service: not checked here.
+        missing = run_chatroomd("check-config", "--listen-tls", "127.0.0.1:0")
+        self.assertEqual(missing.returncode, 0, missing.stderr)
 
 
 class RecordCountingClient:
