@@ -42,5 +42,9 @@ public enum ChatEvent {
         "state-saved": "b6088a5f91234ada9654cdf8ba31b72c",
         "loop-stalled": "88d4b01f38354f99be0c4a3ec6f527ad",
         "topic": "d03cee425a6d451291e0a66932050704",
+        "tls": "8772f39d020e418b8b1ef7fb676ce733",
+        "tls-reload": "a0351054923e48b89f14aba6171a6c60",
+        "tls-handshake-failed": "f5000710f06543f8807315d9d1ed2975",
+        "tls-restart": "f8dc4030809e4d19a69864ef83286c70",
     ]
 }
