@@ -216,6 +216,33 @@ class TLSChatTests(ChatAssertions, TLSDaemonTestCase):
         plain.recv_until("secure: back")
 
 
+class HandshakesInFlightTests(ChatAssertions, TLSDaemonTestCase):
+    tls_args = ("--tls-handshakes-in-flight", "4")
+
+    def test_handshakes_in_progress_are_capped_in_all(self):
+        held = []
+        for k in range(4):
+            sock = socket.create_connection(("127.0.0.1", self.tls_port), timeout=10, source_address=(f"127.0.1.{k + 1}", 0))
+            self.addCleanup(sock.close)
+            sock.sendall(b"\x16\x03\x01")  # a handshake begun, never finished
+            held.append(sock)
+        member = self.join("member")  # a barrier: the four were accepted before this
+        mark = len(self.daemon.stderr_lines)
+        extra = socket.create_connection(("127.0.0.1", self.tls_port), timeout=10, source_address=("127.0.1.9", 0))
+        self.addCleanup(extra.close)
+        extra.settimeout(3)
+        try:
+            self.assertEqual(extra.recv(100), b"", "the fifth handshake was not refused")
+        except ConnectionResetError:
+            pass
+        self.daemon.wait_for_log(r"refused 127\.0\.1\.9:\d+: too many TLS handshakes in progress", after=mark)
+        # Once one of them goes, a new handshake is admitted again.
+        held[0].close()
+        member.send("/who")  # a barrier: the close was handled before this answer
+        self.expect(member, "1 member: member")
+        self.join_tls("late", source="127.0.1.10")
+
+
 class CheckConfigTests(ChatAssertions, unittest.TestCase):
 
     def test_check_config_loads_the_pair(self):
