@@ -47,6 +47,7 @@ install: release
 	sed 's|/usr/bin/chatroomd|$(PREFIX)/bin/chatroomd|' packaging/chatroomd.service > $(DESTDIR)$(UNITDIR)/chatroomd.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/chatroomd.service
 	install -m644 packaging/chatroomd.socket $(DESTDIR)$(UNITDIR)/chatroomd.socket
+	install -m644 packaging/chatroomd-tls.socket $(DESTDIR)$(UNITDIR)/chatroomd-tls.socket
 	sed 's|/usr/bin/chatroomd|$(PREFIX)/bin/chatroomd|' packaging/chatroomd-standalone.service > $(DESTDIR)$(UNITDIR)/chatroomd-standalone.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/chatroomd-standalone.service
 	install -m644 packaging/chatroomd.catalog $(DESTDIR)$(CATALOGDIR)/chatroomd.catalog

@@ -20,6 +20,8 @@ let package = Package(
         // Password hashing, for the daemon only: libcrypt (yescrypt and the other crypt(3)
         // formats) and libcrypto's SHA-256 for the seed's legacy hashes.
         .target(name: "CPasswordHash", linkerSettings: [.linkedLibrary("crypt"), .linkedLibrary("crypto")]),
+        // OpenSSL 3 (libssl-dev) behind non-variadic wrappers: TLS for the reactor's connections.
+        .target(name: "CTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         // Retrying on EINTR, writing everything, Unix socket addresses, the clocks, stderr.
         .target(name: "SystemCalls"),
         // Reference-counted immutable byte storage shared by the protocol encoder and the reactor's queues.
@@ -29,7 +31,7 @@ let package = Package(
         // The Room: chat rules as events in, effects out. No I/O, no clock reads.
         .target(name: "ChatCore", dependencies: ["ChatProtocol", "Bytes"]),
         // The epoll event loop. Knows nothing about chat.
-        .target(name: "Reactor", dependencies: ["CLinux", "Bytes", "SystemCalls"]),
+        .target(name: "Reactor", dependencies: ["CLinux", "CTLS", "Bytes", "SystemCalls"]),
         // libsystemd: sd_notify, sd_listen_fds, sd_watchdog_enabled, sd_journal_sendv.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The only module that links libsystemd: readiness, watchdog, socket activation, journald logging.
@@ -50,7 +52,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The terminal client's logic: connection, line editor, terminal modes.
-        .target(name: "ChatClient", dependencies: ["CLinux", "ChatProtocol", "Bytes", "Terminal"]),
+        .target(name: "ChatClient", dependencies: ["CLinux", "CTLS", "ChatProtocol", "Bytes", "Terminal"]),
         .executableTarget(name: "chatroomd", dependencies: [
             "ChatDaemon", "ChatCore", "ChatProtocol", "Terminal", "Systemd",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

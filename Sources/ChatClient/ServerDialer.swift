@@ -9,10 +9,13 @@ public struct ServerDialer: Sendable {
     public var adminPassword: String?
     /// Per address, when reconnecting: the input loop waits for it.
     public var timeoutSeconds: Double
+    /// TLS, with the client's trust settings; nil for plaintext.
+    public var tls: ClientTLS?
 
-    public init(host: String, port: UInt16, adminPassword: String? = nil, timeoutSeconds: Double = 3) {
+    public init(host: String, port: UInt16, adminPassword: String? = nil, timeoutSeconds: Double = 3, tls: ClientTLS? = nil) {
         self.host = host
         self.port = port
+        self.tls = tls
         self.adminPassword = adminPassword
         self.timeoutSeconds = timeoutSeconds
     }
@@ -28,7 +31,7 @@ public struct ServerDialer: Sendable {
         guard let greeting = greeting(nick: nick) else {
             throw ServerConnection.ConnectError(description: "no admin password to log in with")
         }
-        let connection = try ServerConnection(host: host, port: port, timeoutSeconds: timeoutSeconds)
+        let connection = try ServerConnection(host: host, port: port, timeoutSeconds: timeoutSeconds, tls: tls)
         guard connection.send(greeting) else {
             throw ServerConnection.ConnectError(description: "the connection closed before joining")
         }

@@ -104,6 +104,9 @@ public enum Notice {
         "Too many failed logins from your address; try again in \(SanctionDuration.format(seconds: seconds))."
     }
     public static let loginFailed = "Login failed: unknown account or wrong password."
+    /// To TLS members before a restart in place: their sessions cannot be handed over.
+    public static let restartingTLS = "\(ServerReply.restartingPrefix); TLS connections cannot be handed over, so reconnect in a moment."
+    public static let loginNeedsTLS = "Login refused: this server accepts passwords only over TLS (connect with chatroom --tls); change the password if you sent it here."
     public static let loginBusy = "The server is checking too many logins right now; try again in a few seconds."
     public static let loginInterrupted = "Your login was interrupted by a server restart; send it again."
     public static let loginInProgress = "Your login is still being checked; wait for its answer."

@@ -74,6 +74,8 @@ extension Room {
             return refuse(call.moderator, Notice.loginFailed, effects: &effects)
         case .busy:
             return refuse(call.moderator, Notice.loginBusy, effects: &effects)
+        case .needsTLS:
+            return refuse(call.moderator, Notice.loginNeedsTLS, effects: &effects)
         case let .throttled(seconds):
             return refuse(call.moderator, Notice.loginThrottled(seconds), effects: &effects)
         }

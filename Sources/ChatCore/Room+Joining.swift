@@ -23,6 +23,8 @@ extension Room {
                 refuse(client, Notice.adminLoginDisabled, reason: "admin login disabled", peer: peer, logged: false, effects: &effects)
             case .busy:
                 refuse(client, Notice.loginBusy, reason: "too many password checks in progress", peer: peer, logged: false, effects: &effects)
+            case .needsTLS:
+                refuse(client, Notice.loginNeedsTLS, reason: "login not over TLS", peer: peer, logged: false, effects: &effects)
             case let .throttled(seconds):
                 refuse(client, Notice.loginThrottled(seconds), reason: "login throttled", peer: peer, logged: false, effects: &effects)
             }

@@ -28,12 +28,18 @@ extension Room {
     /// once it is admitted.
     static let framesHeldDuringLogin = 16
 
-    enum LoginStart { case started, throttled(Int64), disabled, busy, unknownAccount }
+    enum LoginStart { case started, throttled(Int64), disabled, busy, unknownAccount, needsTLS }
 
     /// Starts checking `password` for `account`: throttled addresses, disabled logins and
     /// too many checks in flight (per host and in all) are answered at once.
     func startLogin(account: String, password: String, client: ClientID, address: IPAddress, peer: String,
                     viaGreeting: Bool, now: RoomTime, effects: inout [RoomEffect]) -> LoginStart {
+        if configuration.requireSecureLogin && !secureClients.contains(client) {
+            effects.append(.log(RoomLogRecord(level: .warning, event: "admin-login-failed",
+                                              message: "Login to \(account) from \(peer) refused: not over TLS (require-tls-for-login)",
+                                              fields: ["chat_peer": peer, "chat_account": account, "chat_reason": "not over TLS"])))
+            return .needsTLS
+        }
         if let wait = loginThrottle.waitSeconds(for: address, now: now.nanoseconds) {
             effects.append(.log(RoomLogRecord(level: .warning, event: "admin-login-failed",
                                               message: "Login to \(account) from \(peer) refused: throttled for \(wait) s",

@@ -46,6 +46,10 @@ public final class Room {
         public var passwordChecksInFlight: Int
         /// What a nickname may be and when two are the same (the daemon's are ICU's).
         public var nicknameRules: any NicknameRules
+        /// Logins (`admin:`, `/login`) only over TLS: a password sent over plaintext is
+        /// refused with a frame saying why (it has travelled in the clear already, but is
+        /// never accepted that way, so nobody gets used to it).
+        public var requireSecureLogin = false
 
         public init(adminPasswordHash: (any PasswordVerifier)? = nil, accounts: [String: any PasswordVerifier] = [:],
                     logMessageBodies: Bool = false, historyLimit: Int = 50,
@@ -128,6 +132,10 @@ public final class Room {
     /// Logins waiting for their password check, by check.
     var passwordChecks: [UInt64: PendingLogin] = [:]
     var passwordChecksByHost: [IPRange: Int] = [:]
+    /// Connections that came over TLS (the daemon says so when they open). Only they
+    /// have an entry, so plaintext seed clients cost nothing; an entry goes when the
+    /// daemon reports the connection closed, which it does for every connection.
+    var secureClients: Set<ClientID> = []
     var nextPasswordCheck: UInt64 = 0
     /// Frames from connections whose `admin:` login is being checked.
     var framesHeldDuringLogin: [ClientID: [[UInt8]]] = [:]
@@ -185,8 +193,11 @@ public final class Room {
 
     // MARK: Events
 
-    /// A connection was accepted. `peer` is its address and port as text, for logs.
-    public func connectionOpened(_ client: ClientID, address: IPAddress, peer: String, now: RoomTime, effects: inout [RoomEffect]) {
+    /// A connection was accepted. `peer` is its address and port as text, for logs;
+    /// `secure` says it came over TLS.
+    public func connectionOpened(_ client: ClientID, address: IPAddress, peer: String, secure: Bool = false,
+                                 now: RoomTime, effects: inout [RoomEffect]) {
+        if secure { secureClients.insert(client) }
         if let ban = activeBan(for: address, now: now) {
             effects.append(.send(FrameEncoder.frame(Notice.addressBanned), to: client))
             effects.append(.close(client, reason: "address is banned"))
@@ -240,6 +251,7 @@ public final class Room {
 
     /// The peer went away (EOF, reset, or a write error). Idempotent.
     public func connectionClosed(_ client: ClientID, reason: String, now: RoomTime, effects: inout [RoomEffect]) {
+        secureClients.remove(client)
         guard let state = clients[client] else { return }
         framesHeldDuringLogin[client] = nil
         switch state {
@@ -310,6 +322,7 @@ public final class Room {
             effects.append(.close(client, reason: "server shutting down"))
         }
         clients.removeAll()
+        secureClients.removeAll()
         memberOrder.removeAll()
         nickIndex.removeAll()
     }

@@ -49,5 +49,9 @@ public enum ChatEvent {
         "crash-restored": "d0f9aae9670842ea9d75fd7bdd0f0083",
         "store": "1a20471d690e4232b871806d5a112f46",
         "store-failed": "50424cb36c3a401097b9ca1727128f4d",
+        "tls": "8772f39d020e418b8b1ef7fb676ce733",
+        "tls-reload": "a0351054923e48b89f14aba6171a6c60",
+        "tls-handshake-failed": "f5000710f06543f8807315d9d1ed2975",
+        "tls-restart": "f8dc4030809e4d19a69864ef83286c70",
     ]
 }

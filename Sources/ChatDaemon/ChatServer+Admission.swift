@@ -16,10 +16,11 @@ extension ChatServer {
 
     /// In a successor: the predecessor's listeners, instead of binding.
     func adoptListeners(_ state: HandoverState) throws(StartError) {
+        let secure = Self.inheritedSecureListeners(environment: environment)
         do {
             for fd in state.listeners where fd != state.controlListener {
-                try reactor.addListener(fd: fd)
-                log(.notice, "listen", "listening on \(try Socket.localAddress(fd)) (from the previous process)", [:])
+                try reactor.addListener(fd: fd, secure: secure.contains(fd))
+                log(.notice, "listen", "listening on \(try Socket.localAddress(fd))\(secure.contains(fd) ? " (TLS)" : "") (from the previous process)", [:])
             }
             if let fd = state.controlListener, let path = state.controlPath {
                 startControl(listener: try reactor.addListener(fd: fd), file: try UnixSocketFile(boundAt: path))
@@ -27,6 +28,7 @@ extension ChatServer {
         } catch {
             throw .setup(error)
         }
+        try startTLS(secureListeners: state.listeners.filter(secure.contains), environment: environment)
     }
 
     /// A refusal costs one write and a close: no flush, no lingering, no descriptor held;

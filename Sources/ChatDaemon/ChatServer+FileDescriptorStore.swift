@@ -71,7 +71,9 @@ extension ChatServer {
         guard let keeper = storeKeeper else { return }
         var fds: [Int32] = []
         for client in clients where keeper.inodes[client] == nil {
-            guard let fd = reactor.descriptor(ConnectionID(rawValue: client)) else { continue }
+            // A TLS session's keys live in this process only: its socket is never stored.
+            let connection = ConnectionID(rawValue: client)
+            guard !reactor.isSecure(connection), let fd = reactor.descriptor(connection) else { continue }
             keeper.inodes[client] = StoredDescriptors.inode(of: fd) ?? 0
             fds.append(fd)
         }
@@ -85,7 +87,7 @@ extension ChatServer {
         var records: [CrashJournal.Record] = []
         for client in room.takeChangedConnections() {
             if let connection = room.snapshotConnection(client) {
-                guard connection.member != nil else { continue }
+                guard connection.member != nil, !reactor.isSecure(ConnectionID(rawValue: client.rawValue)) else { continue }
                 storeConnections([client.rawValue])
                 records.append(.connection(connection, inode: keeper.inodes[client.rawValue] ?? 0))
             } else if keeper.inodes.removeValue(forKey: client.rawValue) != nil {
@@ -128,6 +130,7 @@ extension ChatServer {
             return
         }
         guard !shuttingDown else { return }
+        endTLSSessionsForRestart()  // TLS sessions cannot be handed over (ChatServer+TLS.swift)
         let state = handoverState(replyFD: nil)
         storeConnections(state.connections.map(\.id))  // those still greeting
         let fd: Int32

@@ -51,6 +51,7 @@ extension ChatServer {
             return problem
         }
 
+        endTLSSessionsForRestart()  // TLS sessions cannot be handed over (ChatServer+TLS.swift)
         let replyFD = control.flatMap(reactor.descriptor)
         let state = handoverState(replyFD: replyFD)
         let pausedAt = state.pausedAt

@@ -16,6 +16,11 @@ extension ChatServer {
             log(.error, "reload-failed", text, ["chat_reason": error.message])
             return ControlOutcome(succeeded: false, lines: [text])
         }
+        if let problem = reloadTLS(plan.settings) {
+            let text = "reload failed, keeping the running configuration: \(problem)"
+            log(.error, "reload-failed", text, ["chat_reason": problem])
+            return ControlOutcome(succeeded: false, lines: [text])
+        }
         let slowmodeChanged = plan.settings.slowmode != settings.slowmode
         settings = plan.settings
         var configuration = settings.roomConfiguration(accounts: plan.accounts, decoy: decoyVerifier)

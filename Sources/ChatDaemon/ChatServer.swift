@@ -18,7 +18,7 @@ public final class ChatServer: ReactorDelegate {
     public let reactor: Reactor
     public let room: Room
     var logger: Logger
-    private let environment: [String: String]
+    let environment: [String: String]
     let reloader: Reloader
     let supervisor: ServiceSupervisor
     let stateStore: StateStore?
@@ -45,6 +45,8 @@ public final class ChatServer: ReactorDelegate {
     var storeKeeper: StoreKeeper? = nil
     /// The relayed count at the crash journal's last base (history changes since).
     var journalBaseRelayedCount: UInt64 = 0
+    /// TLS handshakes in progress (`ChatServer+TLS.swift`).
+    var tlsHandshakes = TLSHandshakes(maximumPerAddress: 8, maximumTotal: 256)
 
     /// - Parameters:
     ///   - reloadSettings: reads the configuration again (file, then the same flags), for SIGHUP.
@@ -62,6 +64,9 @@ public final class ChatServer: ReactorDelegate {
         var reactorConfiguration = Reactor.Configuration()
         reactorConfiguration.maximumQueuedBytes = settings.maxSendQueueBytes
         reactorConfiguration.pauseReadingAboveQueuedBytes = max(settings.maxSendQueueBytes / 4, 64 << 10)
+        // Kernel TLS needs OpenSSL to write each record itself; without it, a turn's
+        // records leave in one send.
+        reactorConfiguration.tlsBatching = !TLSContext.kernelHasTLSModule
         do { reactor = try Reactor(configuration: reactorConfiguration) } catch { throw .setup(error) }
         supervisor = ServiceSupervisor(reactor: reactor, notifier: notifier, logger: logger)
         let accounts: [String: any PasswordVerifier]
@@ -115,7 +120,8 @@ public final class ChatServer: ReactorDelegate {
         } else {
             let listeners = Listeners(reactor: reactor, log: { [unowned self] in log($0, $1, $2, $3) },
                                       warn: { [unowned self] in logger.warning("\($0)") })
-            try listeners.openChat(configured: settings.listen, inherited: stored.listeners)
+            let secure = try listeners.openChat(configured: settings.listen, secure: settings.listenTLS, inherited: stored.listeners)
+            try startTLS(secureListeners: secure, environment: environment)
             if let (listener, path) = try listeners.openControl(path: settings.controlSocket, group: settings.controlGroup,
                                                                 environment: environment) {
                 startControl(listener: listener, file: path)
@@ -177,7 +183,10 @@ public final class ChatServer: ReactorDelegate {
         let address = IPAddress(peer)
         switch connections.open(connection, address: address, maximumFrameLength: settings.maxFrameBytes, now: MonotonicClock.now()) {
         case .admitted:
-            room.connectionOpened(ClientID(connection.rawValue), address: address, peer: peer.description, now: now(), effects: &effects)
+            let secure = reactor.isSecure(connection)
+            if secure && !admitHandshake(connection, address: address, peer: peer) { return }
+            room.connectionOpened(ClientID(connection.rawValue), address: address, peer: peer.description, secure: secure,
+                                  now: now(), effects: &effects)
             applyEffects()
         case .serverFull:
             refuseAtLimit(connection, address: address, peer: peer, "The server is full (\(connections.limits.maximumTotal) connections); try again later.")
@@ -214,6 +223,7 @@ public final class ChatServer: ReactorDelegate {
     public func reactor(_ reactor: Reactor, closed connection: ConnectionID, because reason: CloseReason) {
         control?.closed(connection)
         connections.socketClosed(connection)
+        tlsClosed(connection, because: reason)
         if case .sendQueueExceeded = reason {
             let nick = room.nick(of: ClientID(connection.rawValue))
             log(.warning, "send-queue-exceeded", "disconnected \(nick ?? "\(connection)"): \(reason)",

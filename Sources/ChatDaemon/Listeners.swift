@@ -10,14 +10,33 @@ struct Listeners {
     let log: (_ level: Logger.Level, _ event: String, _ message: String, _ fields: [String: String]) -> Void
     let warn: (String) -> Void
 
-    /// - Parameter inherited: the listening sockets systemd passed (`StoredDescriptors`).
-    func openChat(configured: [String], inherited: [SocketActivation.InheritedSocket]) throws(StartError) {
+    /// Opens the plaintext and the TLS listeners; returns the TLS listeners' descriptors.
+    /// Of systemd's listening sockets (`StoredDescriptors`), the one named `tls`
+    /// (`FileDescriptorName=tls`) is TLS.
+    func openChat(configured: [String], secure: [String], inherited: [SocketActivation.InheritedSocket]) throws(StartError) -> [Int32] {
         if !inherited.isEmpty {
+            var secureDescriptors: [Int32] = []
             for socket in inherited {
-                try adopt(socket.fd, origin: " from systemd (\(socket.name))")
+                let isSecure = socket.name == "tls"
+                try adopt(socket.fd, origin: " from systemd (\(socket.name))", secure: isSecure)
+                if isSecure { secureDescriptors.append(socket.fd) }
             }
-            return
+            return secureDescriptors
         }
+        try openPlain(configured: configured)
+        var secureDescriptors: [Int32] = []
+        for text in secure {
+            let address: SocketAddress
+            do { address = try SocketAddress(parsing: text) } catch { throw .configuration("\(error)") }
+            let fd: Int32
+            do { fd = try Socket.listen(on: address) } catch { throw .listen(text, error) }
+            try adopt(fd, origin: "", secure: true)
+            secureDescriptors.append(fd)
+        }
+        return secureDescriptors
+    }
+
+    private func openPlain(configured: [String]) throws(StartError) {
         let isDefault = configured.isEmpty
         for text in isDefault ? ["[::]:12000"] : configured {
             let address: SocketAddress
@@ -68,11 +87,11 @@ struct Listeners {
         }
     }
 
-    private func adopt(_ fd: Int32, origin: String) throws(StartError) {
+    private func adopt(_ fd: Int32, origin: String, secure: Bool = false) throws(StartError) {
         do {
-            try reactor.addListener(fd: fd)
+            try reactor.addListener(fd: fd, secure: secure)
             let address = try Socket.localAddress(fd)
-            log(.notice, "listen", "listening on \(address)\(origin)", ["chat_address": "\(address)"])
+            log(.notice, "listen", "listening on \(address)\(secure ? " (TLS)" : "")\(origin)", ["chat_address": "\(address)"])
         } catch {
             throw .setup(error)
         }

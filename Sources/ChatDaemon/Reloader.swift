@@ -46,7 +46,7 @@ struct Reloader {
 extension Settings {
     /// The Room's part of the settings.
     func roomConfiguration(accounts: [String: any PasswordVerifier], decoy: (any PasswordVerifier)?) -> Room.Configuration {
-        Room.Configuration(accounts: accounts,
+        var configuration = Room.Configuration(accounts: accounts,
                            logMessageBodies: Logger.Level(rawValue: logLevel).map { $0 <= .debug } ?? false,
                            historyLimit: historyLines,
                            floodRate: floodRate, floodBurst: Double(floodBurst),
@@ -58,5 +58,7 @@ extension Settings {
                            presenceRate: presenceRate, presenceBurst: presenceBurst, decoyVerifier: decoy,
                            passwordChecksPerAddress: passwordChecksPerAddress, passwordChecksInFlight: passwordChecksInFlight,
                            nicknameRules: NicknameProfile.standard)
+        configuration.requireSecureLogin = requireTLSForLogin
+        return configuration
     }
 }

@@ -48,6 +48,38 @@ extension Settings {
             do { _ = try SocketAddress(parsing: value) } catch { throw Invalid(message: "\(error)") }
             settings.listen.append(value)
         },
+        Option(key: "listen-tls", valueName: "ADDRESS:PORT",
+               help: "Address and port for TLS connections; repeat for several (12443 is the usual port). Needs tls-certificate and tls-key. Ignored when systemd passes sockets (the one named 'tls' is TLS).",
+               repeats: true, reloadable: false, stores: \.listenTLS) { value, settings throws(Invalid) in
+            do { _ = try SocketAddress(parsing: value) } catch { throw Invalid(message: "\(error)") }
+            settings.listenTLS.append(value)
+        },
+        Option(key: "tls-certificate", valueName: "PATH",
+               help: "The TLS certificate chain (PEM, leaf first; ECDSA or RSA), or 'credential:NAME'. Default: the systemd credential 'tls-certificate'. Re-read on reload.",
+               repeats: false, reloadable: true, stores: \.tlsCertificate) { value, settings throws(Invalid) in
+            settings.tlsCertificate = value
+        },
+        Option(key: "tls-key", valueName: "PATH",
+               help: "The TLS private key (PEM), or 'credential:NAME'. Default: the systemd credential 'tls-key'. Re-read on reload; a pair that does not load fails the reload and the old one stays.",
+               repeats: false, reloadable: true, stores: \.tlsKey) { value, settings throws(Invalid) in
+            settings.tlsKey = value
+        },
+        Option(key: "require-tls-for-login", valueName: "yes|no",
+               help: "Refuse admin logins (admin:<password>, /login) over plaintext, with a frame that says why. Default no, for the seed's clients; yes is recommended.",
+               repeats: false, reloadable: true, stores: \.requireTLSForLogin) { value, settings throws(Invalid) in
+            guard value == "yes" || value == "no" else { throw Invalid(message: "require-tls-for-login must be yes or no") }
+            settings.requireTLSForLogin = value == "yes"
+        },
+        Option(key: "tls-handshakes-per-address", valueName: "N",
+               help: "TLS handshakes one IPv4 address or IPv6 host prefix may have in progress; a further connection is closed at once. Default 8.",
+               repeats: false, reloadable: true, stores: \.tlsHandshakesPerAddress) { value, settings throws(Invalid) in
+            settings.tlsHandshakesPerAddress = try integer(value, "tls-handshakes-per-address", 1...100_000)
+        },
+        Option(key: "tls-handshakes-in-flight", valueName: "N",
+               help: "TLS handshakes in progress in all; a further connection is closed at once. Default 256.",
+               repeats: false, reloadable: true, stores: \.tlsHandshakesInFlight) { value, settings throws(Invalid) in
+            settings.tlsHandshakesInFlight = try integer(value, "tls-handshakes-in-flight", 1...1_000_000)
+        },
         Option(key: "admin", valueName: "NAME HASH",
                help: "An admin account: its name and password hash ('chatroomd hash-password' makes one; 'file:PATH' or 'credential:NAME' reads it). Repeat for several. The seed's admin:<password> login uses the account 'admin'.",
                repeats: true, reloadable: true, stores: \.admins) { value, settings throws(Invalid) in

@@ -8,6 +8,14 @@ import Reactor
 /// table below, so the file and the flags accept exactly the same values.
 public struct Settings: Equatable, Sendable {
     public var listen: [String] = []
+    /// TLS listeners, and the certificate chain and key they serve (paths, or
+    /// `credential:NAME`; by default the credentials `tls-certificate` and `tls-key`).
+    public var listenTLS: [String] = []
+    public var tlsCertificate: String? = nil
+    public var tlsKey: String? = nil
+    public var requireTLSForLogin = false
+    public var tlsHandshakesPerAddress = 8
+    public var tlsHandshakesInFlight = 256
     /// Admin accounts: name → hash text (`$y$...`, `$6$...`, or the seed's SHA-256 hex),
     /// or `file:PATH` / `credential:NAME` to read it from a file or a systemd credential.
     public var admins: [String: String] = [:]
@@ -119,6 +127,7 @@ public struct Settings: Equatable, Sendable {
         // A repeatable key given as a flag replaces all of the file's values for it, and
         // --admin-password-hash replaces the file's account `admin`.
         if flagKeys.contains("listen") { settings.listen = [] }
+        if flagKeys.contains("listen-tls") { settings.listenTLS = [] }
         if flagKeys.contains("admin") { settings.admins = [:] }
         if flagKeys.contains("admin-password-hash") { settings.admins["admin"] = nil }
         settings.adminOrigins = settings.adminOrigins.filter { settings.admins[$0.key] != nil }

@@ -73,6 +73,26 @@ struct OutboundQueue {
         return (n, bytes)
     }
 
+    /// Copies up to `limit` bytes from the unsent part into `buffer` and returns how many:
+    /// the frames of one turn in one TLS record instead of one record each.
+    func copyPrefix(into buffer: UnsafeMutableRawPointer, limit: Int) -> Int {
+        guard let storage else { return 0 }
+        var copied = 0
+        var position = head
+        var index = 0
+        while index < count && copied < limit {
+            let offset = index == 0 ? headOffset : 0
+            copied += storage[position]._withUnsafeGuaranteedRef { frame in
+                let length = min(frame.count - offset, limit - copied)
+                (buffer + copied).copyMemory(from: frame.baseAddress + offset, byteCount: length)
+                return length
+            }
+            position = (position &+ 1) & (capacity &- 1)
+            index += 1
+        }
+        return copied
+    }
+
     /// Drops what the kernel accepted, releasing every frame sent in full.
     mutating func consume(_ written: Int) {
         guard let storage else { return }

@@ -37,15 +37,30 @@ extension Reactor {
                 closeDescriptor(fd)
                 continue
             }
+            if listener.secure {
+                guard let context = tlsServerContext, beginTLS(id.slot, context: context) else {
+                    unregister(id)  // out of memory: as if never accepted
+                    continue
+                }
+            }
             delegate?.reactor(self, accepted: id, from: peer, on: ListenerID(index: listenerIndex))
         }
     }
 
     /// Takes over an already connected socket (for example one a load generator
     /// connected itself): from now on it is a connection like any accepted one.
-    public func adoptConnection(fd: Int32) throws(SystemCallError) -> ConnectionID {
+    /// With `tls`, the connection speaks TLS as the client (or server) of that context;
+    /// the handshake starts in the loop and `reactor(_:secured:)` tells when it is done.
+    public func adoptConnection(fd: Int32, tls: TLSContext? = nil) throws(SystemCallError) -> ConnectionID {
         try Socket.setNonBlocking(fd)
         guard let id = register(fd) else { throw SystemCallError("epoll_ctl", errno: errno) }
+        if let tls {
+            guard beginTLS(id.slot, context: tls) else {
+                unregister(id)
+                throw SystemCallError("SSL_new", errno: ENOMEM)
+            }
+            setWantsOutput(id.slot, true)  // the client speaks first: send the ClientHello from the loop
+        }
         return id
     }
 
@@ -71,6 +86,15 @@ extension Reactor {
         slots[index] = Slot(fd: fd, generation: generation, phase: .open, interest: CLINUX_EPOLLIN | CLINUX_EPOLLRDHUP)
         connectionCount += 1
         return id
+    }
+
+    /// Undoes `register` for a connection the delegate never heard of.
+    func unregister(_ id: ConnectionID) {
+        closeDescriptor(slots[id.slot].fd)
+        slots[id.slot] = Slot()
+        slots[id.slot].generation = id.generation
+        freeSlots.append(UInt32(id.slot))
+        connectionCount -= 1
     }
 
     func pauseAccepting(_ index: Int, _ error: SystemCallError) {

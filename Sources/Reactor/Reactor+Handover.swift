@@ -15,7 +15,8 @@ extension Reactor {
     /// closed or changed: if the successor fails, the loop carries on as before.
     public func handoverState() -> (connections: [HandedOverConnection], listeners: [Int32]) {
         var connections: [HandedOverConnection] = []
-        for index in slots.indices where slots[index].phase == .open && !slots[index].closeScheduled {
+        // TLS sessions stay here: their keys live in this process's OpenSSL.
+        for index in slots.indices where slots[index].phase == .open && !slots[index].closeScheduled && slots[index].tls == nil {
             let id = ConnectionID(slot: UInt32(index), generation: slots[index].generation)
             connections.append(HandedOverConnection(id: id, fd: slots[index].fd, pendingOutput: slots[index].queue.pendingBytes()))
         }

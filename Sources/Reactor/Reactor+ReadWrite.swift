@@ -1,5 +1,6 @@
 import Bytes
 import CLinux
+import CTLS
 import Glibc
 import SystemCalls
 
@@ -8,6 +9,10 @@ extension Reactor {
     // MARK: Reading
 
     func readable(_ index: Int, _ id: ConnectionID) {
+        // A closing TLS connection's input is discarded unread like a plaintext one's.
+        if slots[index].tls != nil && (slots[index].phase == .open || !slots[index].tlsEstablished) {
+            return tlsReadable(index, id)
+        }
         for _ in 0..<configuration.readsPerWakeup {
             let fd = slots[index].fd
             let result: NonBlocking<Int>
@@ -46,6 +51,10 @@ extension Reactor {
     func flush(_ index: Int) {
         let phase = slots[index].phase
         guard phase == .open || phase == .closing else { return }
+        if slots[index].tls != nil && !slots[index].ktlsSend {
+            guard let blocked = tlsWrite(index) else { return }  // destroyed
+            return finishFlush(index, blocked: blocked)
+        }
         let fd = slots[index].fd
         var written = 0
         var blocked = false
@@ -69,6 +78,11 @@ extension Reactor {
                 break
             }
         }
+        finishFlush(index, blocked: blocked)
+    }
+
+    /// After a flush: the queue bound, backpressure, storage and the close.
+    func finishFlush(_ index: Int, blocked: Bool) {
         // A peer that cannot take what we have, with more than the bound still waiting, is
         // not reading: cut it off rather than buffer for it without end.
         let queued = slots[index].queue.queuedBytes
@@ -78,13 +92,15 @@ extension Reactor {
         }
         if slots[index].readingPaused && slots[index].queue.queuedBytes <= configuration.pauseReadingAboveQueuedBytes / 4 {
             slots[index].readingPaused = false
+            if let session = slots[index].tls, ctls_pending(session) != 0 { scheduleTLSRead(index) }
         }
         if slots[index].queue.isEmpty {
             if slots[index].queue.capacity > OutboundQueue.keptCapacity && !slots[index].trimScheduled {
                 slots[index].trimScheduled = true
                 trimList.append(index)
             }
-            if slots[index].phase == .closing { beginLinger(index) }
+            // A TLS connection may still have records waiting for the socket.
+            if slots[index].phase == .closing && !slots[index].tlsWantsOutput { beginLinger(index) }
         }
         updateInterest(index)
     }
@@ -94,7 +110,12 @@ extension Reactor {
         let current = slots[index].interest
         var desired = CLINUX_EPOLLRDHUP
         if !slots[index].readingPaused { desired |= CLINUX_EPOLLIN }
-        if !slots[index].queue.isEmpty { desired |= CLINUX_EPOLLOUT }
+        if slots[index].tls == nil {
+            if !slots[index].queue.isEmpty { desired |= CLINUX_EPOLLOUT }
+        } else if slots[index].tlsWantsOutput || (slots[index].tlsEstablished && !slots[index].queue.isEmpty) {
+            // Before the handshake ends the queue waits: only OpenSSL's own flights need output.
+            desired |= CLINUX_EPOLLOUT
+        }
         guard desired != current else { return }
         let id = ConnectionID(slot: UInt32(index), generation: slots[index].generation)
         do {
@@ -110,6 +131,7 @@ extension Reactor {
     func beginLinger(_ index: Int) {
         slots[index].phase = .lingering
         slots[index].readingPaused = false  // read until the peer's EOF
+        tlsShutdown(index)
         _ = Glibc.shutdown(slots[index].fd, Int32(SHUT_WR))
     }
 
@@ -145,6 +167,7 @@ extension Reactor {
         _ = Glibc.shutdown(slots[index].fd, Int32(SHUT_RDWR))
         closeDescriptor(slots[index].fd)  // also removes it from the epoll set
         if let timer = slots[index].closeTimer { timers.cancel(timer) }
+        endTLS(index)
         let generation = slots[index].generation
         slots[index].queue.removeAll()  // the queue's storage is manual (see OutboundQueue)
         slots[index] = Slot()

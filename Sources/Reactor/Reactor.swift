@@ -31,6 +31,9 @@ public final class Reactor {
         /// TCP keepalive on accepted sockets: idle seconds, probe interval, probe count,
         /// so a vanished peer is noticed within minutes. Nil leaves the kernel default (off).
         public var keepAlive: (idle: Int32, interval: Int32, count: Int32)? = (60, 10, 6)
+        /// TLS records of one turn leave in one send (user-space encryption); off, OpenSSL
+        /// writes each record itself, which lets kernel TLS take over where it is available.
+        public var tlsBatching = true
 
         public init() {}
     }
@@ -60,11 +63,25 @@ public final class Reactor {
         var queue = OutboundQueue()
         var closeReason: CloseReason? = nil
         var closeTimer: TimerID? = nil
+        /// The TLS session (`ctls_session`), nil for plaintext (see `Reactor+TLS.swift`).
+        var tls: OpaquePointer? = nil
+        var tlsEstablished = false
+        /// OpenSSL needs the socket writable to go on (a handshake flight, a write retry).
+        var tlsWantsOutput = false
+        var tlsReadScheduled = false
+        /// The length of a record write OpenSSL asked to repeat; 0 when none is pending.
+        var tlsRetryLength: Int32 = 0
+        /// Records are sent by the kernel: the queue goes out with the plaintext writev.
+        var ktlsSend = false
+        /// Records are collected per turn and sent with one send (see `Reactor+TLS.swift`).
+        var tlsBatched = false
     }
 
     struct Listener {
         let fd: Int32
         var paused = false
+        /// Connections accepted here speak TLS with `tlsServerContext`.
+        var secure = false
     }
 
     enum Token {
@@ -92,6 +109,13 @@ public final class Reactor {
     @exclusivity(unchecked) var flushList: [Int] = []
     @exclusivity(unchecked) var closeList: [Int] = []
     @exclusivity(unchecked) var trimList: [Int] = []
+    /// TLS connections with decrypted input waiting inside OpenSSL.
+    var tlsReadList: [Int] = []
+    /// The certificate and key new TLS handshakes use; replacing it (a reload) leaves
+    /// established sessions on the pair they started with.
+    public var tlsServerContext: TLSContext?
+    /// TLS handshakes begun and not yet finished or failed.
+    public internal(set) var tlsHandshakesInProgress = 0
     var running = false
     public internal(set) var connectionCount = 0
     /// Descriptors of the caller's (an eventfd, a client library's socket) whose
@@ -104,6 +128,14 @@ public final class Reactor {
     public var onLongTurn: ((UInt64) -> Void)?
 
     let readBuffer: UnsafeMutableRawBufferPointer
+    /// One record's plaintext, gathered from a TLS connection's queued frames.
+    let tlsBuffer: UnsafeMutableRawPointer
+    /// A turn's records for one connection, sent with one send; made with the first session.
+    var tlsStaging: UnsafeMutableRawPointer? = nil
+    var tlsStagingCapacity: Int {
+        let records = configuration.writeBytesPerTurn / Self.tlsRecordBytes + 2
+        return configuration.writeBytesPerTurn + Self.tlsRecordBytes + records * 256
+    }
     // IOV_MAX: a member that fell behind by a whole turn of broadcasts gets them in one writev.
     let iovecCapacity = Int(CLINUX_IOV_MAX)
     let iovecs: UnsafeMutablePointer<iovec>
@@ -115,6 +147,7 @@ public final class Reactor {
         self.configuration = configuration
         epollFD = try retryingInterrupts("epoll_create1") { clinux_epoll_create() }
         readBuffer = .allocate(byteCount: configuration.readBufferSize, alignment: 16)
+        tlsBuffer = .allocate(byteCount: Self.tlsRecordBytes, alignment: 16)
         iovecs = .allocate(capacity: iovecCapacity)
         eventMasks = .allocate(capacity: Int(eventCapacity))
         eventData = .allocate(capacity: Int(eventCapacity))
@@ -123,6 +156,7 @@ public final class Reactor {
     deinit {
         for index in slots.indices {
             if slots[index].phase != .free { closeDescriptor(slots[index].fd) }
+            endTLS(index)
             slots[index].queue.removeAll()
         }
         slots.deallocate()
@@ -130,6 +164,8 @@ public final class Reactor {
         if signalFD >= 0 { closeDescriptor(signalFD) }
         closeDescriptor(epollFD)
         readBuffer.deallocate()
+        tlsBuffer.deallocate()
+        tlsStaging?.deallocate()
         iovecs.deallocate()
         eventMasks.deallocate()
         eventData.deallocate()
@@ -138,12 +174,13 @@ public final class Reactor {
     // MARK: Setup
 
     /// Starts accepting on a listening socket we now own (bound here or inherited).
+    /// With `secure`, its connections speak TLS with `tlsServerContext` (which must be set).
     @discardableResult
-    public func addListener(fd: Int32) throws(SystemCallError) -> ListenerID {
+    public func addListener(fd: Int32, secure: Bool = false) throws(SystemCallError) -> ListenerID {
         try Socket.setNonBlocking(fd)
         let index = listeners.count
         try control(EPOLL_CTL_ADD, fd, CLINUX_EPOLLIN, Token.listener | UInt64(index))
-        listeners.append(Listener(fd: fd))
+        listeners.append(Listener(fd: fd, secure: secure))
         return ListenerID(index: index)
     }
 
@@ -217,9 +254,10 @@ public final class Reactor {
     public func refuse(_ connection: ConnectionID, notice: SharedBytes, reason: String) {
         guard let index = openSlot(connection) else { return }
         let fd = slots[index].fd
-        _ = notice.withUnsafeBytes { bytes in
+        // A TLS peer could not read a plaintext notice, and a handshake costs more than the refusal protects.
+        if slots[index].tls == nil { _ = notice.withUnsafeBytes { bytes in
             SystemCall.retryingInterrupts { Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
-        }
+        } }
         // Closing with unread input sends a reset, which can destroy the notice before the
         // peer reads it: take what has already arrived (a greeting, typically) first.
         _ = SystemCall.retryingInterrupts { Glibc.recv(fd, readBuffer.baseAddress, readBuffer.count, Int32(MSG_DONTWAIT)) }
@@ -270,6 +308,7 @@ public final class Reactor {
         for i in 0..<ready {
             dispatch(mask: eventMasks[i], token: eventData[i])
         }
+        if !tlsReadList.isEmpty { runScheduledTLSReads() }
         let now = MonotonicClock.now()
         while let action = timers.popDue(now: now) { action() }
         finishTurn()
@@ -280,7 +319,7 @@ public final class Reactor {
 
     func waitForEvents(maximumWaitNanoseconds: UInt64?) -> Int {
         var timeout: Int32 = -1
-        if !flushList.isEmpty || !closeList.isEmpty {
+        if !flushList.isEmpty || !closeList.isEmpty || !tlsReadList.isEmpty {
             timeout = 0
         } else {
             var wait = maximumWaitNanoseconds

@@ -10,6 +10,8 @@ public enum CloseReason: Sendable, CustomStringConvertible {
     case sendQueueExceeded(queuedBytes: Int, limit: Int)
     /// The peer did not take our last bytes before the close deadline.
     case closeTimedOut(String)
+    /// The TLS handshake failed, or a TLS session broke (OpenSSL's reason).
+    case tlsFailed(String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,7 @@ public enum CloseReason: Sendable, CustomStringConvertible {
         case let .failed(error): return "\(error)"
         case let .sendQueueExceeded(queued, limit): return "send queue exceeded (\(queued) bytes queued, limit \(limit))"
         case let .closeTimedOut(reason): return "\(reason); peer did not read the final messages in time"
+        case let .tlsFailed(reason): return reason
         }
     }
 }
@@ -35,4 +38,10 @@ public protocol ReactorDelegate: AnyObject {
     /// Accepting failed for lack of descriptors (`EMFILE`/`ENFILE`); the listener is
     /// paused and retried by itself. Reported once per pause, not per attempt.
     func reactor(_ reactor: Reactor, pausedAccepting listener: ListenerID, because error: SystemCallError)
+    /// A TLS connection finished its handshake; its output flows from now on.
+    func reactor(_ reactor: Reactor, secured connection: ConnectionID)
+}
+
+extension ReactorDelegate {
+    public func reactor(_ reactor: Reactor, secured connection: ConnectionID) {}
 }

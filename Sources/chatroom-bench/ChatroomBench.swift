@@ -59,7 +59,11 @@ struct ServerOptions: ParsableArguments {
     @Flag(name: .customLong("measure-reference"), help: "Drive the C reference server instead of chatroomd (a fresh one per run).")
     var measureReference = false
 
+    @Flag(help: "Over TLS: a spawned daemon gets a TLS listener with a throwaway certificate (or --connect names one) and every connection is a TLS client.")
+    var tls = false
+
     func validate() throws {
+        if tls && measureReference { throw ValidationError("--tls does not go with --measure-reference (the C reference speaks plaintext)") }
         if measureReference && (connect != nil || noReference) { throw ValidationError("--measure-reference goes with neither --connect nor --no-reference") }
         if spawn != nil && connect != nil { throw ValidationError("give --spawn or --connect, not both") }
         if serverPID != nil && connect == nil { throw ValidationError("--server-pid goes with --connect") }
@@ -110,13 +114,15 @@ struct ServerOptions: ParsableArguments {
 
     /// A fresh spawned daemon, or a handle on the external one.
     func makeServer() throws(BenchError) -> ServerUnderTest {
+        BenchTLS.client = tls ? try BenchTLS.makeClient() : nil
         if let connect {
             return ServerUnderTest.external(address: try! SocketAddress(parsing: connect), pid: serverPID)
         }
         let wrapper = spawnWrapper.map { $0.split(separator: " ").map(String.init) } ?? []
         if measureReference { return try makeReferenceServer(wrapper: wrapper) }
         return try ServerUnderTest.spawn(path: spawn ?? ".build/release/chatroomd", logLevel: serverLogLevel,
-                                         extraArguments: Self.benchLimits + serverArguments, wrapper: wrapper, startTimeoutSeconds: startTimeout)
+                                         extraArguments: Self.benchLimits + (tls ? try BenchTLS.serverArguments() : []) + serverArguments,
+                                         wrapper: wrapper, startTimeoutSeconds: startTimeout, tls: tls)
     }
 
     /// Whether the suite measures the C reference server beside chatroomd.
@@ -268,6 +274,11 @@ struct Slow: ParsableCommand {
     @Option(help: "Total lines per second.") var rate = 2000.0
     @Option(help: "Pad each line with this many bytes (so the never-reading members' queues fill within the run).") var padding = 1024
     @Option(help: "Seconds measured, in each of the two runs.") var duration = 6.0
+
+    func validate() throws {
+        // The never-reading members write their join on raw sockets.
+        if server.tls { throw ValidationError("slow does not run over --tls") }
+    }
 
     func run() throws {
         var configuration = SlowConfiguration()

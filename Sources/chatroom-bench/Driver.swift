@@ -70,7 +70,7 @@ final class Driver: ReactorDelegate {
         let fd = try connector.connect(ordinal: ordinal)
         let id: ConnectionID
         do {
-            id = try reactor.adoptConnection(fd: fd)
+            id = try reactor.adoptConnection(fd: fd, tls: BenchTLS.client)
         } catch {
             _ = close(fd)
             throw BenchError("adopting a connection: \(error)")

@@ -32,13 +32,15 @@ final class ServerUnderTest {
     /// Starts `path --listen 127.0.0.1:0` with its log in a temporary file, and waits for
     /// the `listening on 127.0.0.1:PORT` line. `wrapper` (e.g. `valgrind --tool=callgrind`)
     /// is put in front of the command; the process it starts becomes the daemon.
+    /// With `tls`, the address measured is the daemon's TLS listener (`--listen-tls` among
+    /// the extra arguments), found by its `listening on 127.0.0.1:PORT (TLS)` line.
     static func spawn(path: String, logLevel: String, extraArguments: [String], wrapper: [String],
-                      startTimeoutSeconds: Double) throws(BenchError) -> ServerUnderTest {
+                      startTimeoutSeconds: Double, tls: Bool = false) throws(BenchError) -> ServerUnderTest {
         guard access(path, X_OK) == 0 else {
             throw BenchError("\(path) is not an executable; build it with 'swift build -c release --static-swift-stdlib' (make release)")
         }
         let arguments = wrapper + [path, "--listen", "127.0.0.1:0", "--log-target", "stderr", "--log-level", logLevel] + extraArguments
-        return try launch(arguments, wrapped: !wrapper.isEmpty, startTimeoutSeconds: startTimeoutSeconds)
+        return try launch(arguments, wrapped: !wrapper.isEmpty, startTimeoutSeconds: startTimeoutSeconds, tls: tls)
     }
 
     /// Starts the C reference server (`Tests/bench/ref_fanout.c`, built by
@@ -49,7 +51,7 @@ final class ServerUnderTest {
     }
 
     /// Spawns `arguments` with its output in a temporary log file and waits until it listens.
-    private static func launch(_ arguments: [String], wrapped: Bool, startTimeoutSeconds: Double) throws(BenchError) -> ServerUnderTest {
+    private static func launch(_ arguments: [String], wrapped: Bool, startTimeoutSeconds: Double, tls: Bool = false) throws(BenchError) -> ServerUnderTest {
         spawnCount += 1
         let logPath = "/tmp/chatroom-bench-\(getpid())-\(spawnCount).log"
         let environment = ["PATH=" + (getenv("PATH").map { String(cString: $0) } ?? "/usr/bin:/bin")]
@@ -85,7 +87,7 @@ final class ServerUnderTest {
         }
         let server: ServerUnderTest
         do {
-            let port = try waitForListening(pid: pid, logPath: logPath, timeoutSeconds: startTimeoutSeconds)
+            let port = try waitForListening(pid: pid, logPath: logPath, timeoutSeconds: startTimeoutSeconds, tls: tls)
             server = ServerUnderTest(address: SocketAddress.ipv4("127.0.0.1", port: port)!, pid: pid,
                                      spawned: true, logPath: logPath, wrapped: wrapped)
         } catch {
@@ -99,10 +101,20 @@ final class ServerUnderTest {
         return server
     }
 
-    private static func waitForListening(pid: pid_t, logPath: String, timeoutSeconds: Double) throws(BenchError) -> UInt16 {
+    private static func waitForListening(pid: pid_t, logPath: String, timeoutSeconds: Double, tls: Bool) throws(BenchError) -> UInt16 {
         let deadline = MonotonicClock.now() + UInt64(timeoutSeconds * 1e9)
         let marker = "listening on 127.0.0.1:"
         while MonotonicClock.now() < deadline {
+            if tls {
+                let line = ProcessStats.readText(logPath)?.split(separator: "\n").first { $0.contains(marker) && $0.contains("(TLS)") }
+                if let line, let range = line.firstRange(of: marker),
+                   let port = UInt16(line[range.upperBound...].prefix { $0.isASCII && $0.isNumber }), port > 0 { return port }
+                var status: Int32 = 0
+                if waitpid(pid, &status, WNOHANG) == pid { throw BenchError("the daemon exited during start-up (wait status \(status))") }
+                try Interruption.check()
+                usleep(5_000)
+                continue
+            }
             if let text = ProcessStats.readText(logPath), let range = text.firstRange(of: marker) {
                 let digits = text[range.upperBound...].prefix { $0.isASCII && $0.isNumber }
                 if let port = UInt16(digits), port > 0 { return port }

@@ -46,6 +46,14 @@ struct Chatroom: ParsableCommand {
             lines such as 'host = chat.example.org', 'port', 'nick', 'timestamps', 'colour', \
             'bell' (yes/no). Flags win over the file.
 
+            TLS: --tls (or a host given as tls://host:port; default port 12443) encrypts the \
+            connection. The server's certificate is checked against the system's CAs (or \
+            --ca-file) and its name; a certificate no CA vouches for (a self-signed one) is \
+            trusted on first use, like ssh: its SHA-256 fingerprint is shown and remembered in \
+            $XDG_CONFIG_HOME/chatroom/known_servers, and a later change is refused with a loud \
+            warning. --insecure skips every check (the traffic is still encrypted, but anyone on \
+            the path could be in the middle) and says so when it connects.
+
             Exit codes: 0 after leaving, 1 when the server closed the connection for good (a \
             kick or ban, or no reconnect within the timeout; its last message is printed), 64 usage error (also a nickname the server refused, in a \
             pipe), 65 some piped line could not be delivered (named on stderr), 69 cannot connect.
@@ -53,11 +61,20 @@ struct Chatroom: ParsableCommand {
         version: ChatroomVersion.current
     )
 
-    @Option(help: "Server host name or address. (default: 127.0.0.1)")
+    @Option(help: "Server host name or address, or tls://host:port for TLS. (default: 127.0.0.1)")
     var host: String?
 
-    @Option(help: "Server port. (default: 12000)")
+    @Option(help: "Server port. (default: 12000, or 12443 with TLS)")
     var port: UInt16?
+
+    @Flag(help: "Connect with TLS, checking the server's certificate (see TLS below).")
+    var tls = false
+
+    @Option(help: ArgumentHelp("Trust the CA certificates in this PEM file instead of the system's (implies --tls).", valueName: "path"))
+    var caFile: String?
+
+    @Flag(help: "With TLS: do not check the server's certificate at all. The connection is encrypted but not authenticated: anyone on the path could read and change it.")
+    var insecure = false
 
     @Option(help: "Your nickname (asked for when absent, and again if the server refuses it). 'admin' logs in as the admin: the password is then read without echo, or as the first line of piped input.")
     var nick: String?
@@ -104,8 +121,22 @@ struct Chatroom: ParsableCommand {
         let style = LineStyle(timestamps: timestamps ?? settings.timestamps ?? interactive,
                               colour: interactive && !noColour && (color ?? settings.colour ?? true),
                               bell: interactive && (bell ?? settings.bell ?? true))
-        let host = host ?? settings.host ?? "127.0.0.1"
-        let port = port ?? settings.port ?? 12000
+        var host = host ?? settings.host ?? "127.0.0.1"
+        var useTLS = tls || caFile != nil || insecure
+        var addressPort: UInt16? = nil
+        if host.hasPrefix(Self.tlsScheme) {
+            useTLS = true
+            (host, addressPort) = Self.splitHostPort(String(host.dropFirst(Self.tlsScheme.count)))
+        }
+        let port = port ?? addressPort ?? settings.port ?? (useTLS ? 12443 : 12000)
+        let clientTLS: ClientTLS?
+        do {
+            clientTLS = useTLS ? try ClientTLS(.init(caFile: caFile, insecure: insecure,
+                                                     knownServers: KnownServers.defaultPath().map(KnownServers.init))) : nil
+        } catch {
+            writeStandardError("chatroom: \(error)\n")
+            throw ExitCode(64)
+        }
         guard var nick = nick ?? settings.nick.flatMap({ Self.isAcceptable($0) ? $0 : nil }) ?? promptForNick() else {
             writeStandardError("chatroom: no nickname given\n")
             throw ExitCode(64)
@@ -113,7 +144,7 @@ struct Chatroom: ParsableCommand {
         let timeout = reconnectTimeout.flatMap(Self.parseTimeout) ?? (interactive ? nil : 300)
         let session = ChatSession(nick: nick, options: .init(interactive: interactive, style: style,
                                                              reconnect: !noReconnect, reconnectTimeoutSeconds: timeout))
-        var dialer = ServerDialer(host: host, port: port)
+        var dialer = ServerDialer(host: host, port: port, tls: clientTLS)
         while true {
             let outcome = try session.run {
                 // After a refused rejoin the server may be away again: the session keeps trying.
@@ -160,6 +191,9 @@ struct Chatroom: ParsableCommand {
     /// dialer keeps it for reconnecting).
     private func connect(dialer: inout ServerDialer, nick: String) throws -> ServerConnection {
         if nick == "admin" && dialer.adminPassword == nil {
+            if dialer.tls == nil {
+                writeStandardError("Warning: this connection is not encrypted: the password travels in the clear (use --tls).\n")
+            }
             guard let password = readSecret(prompt: "Password for admin: ") else {
                 writeStandardError("chatroom: no password given\n")
                 throw ExitCode(64)
@@ -168,16 +202,50 @@ struct Chatroom: ParsableCommand {
         }
         let connection: ServerConnection
         do {
-            connection = try ServerConnection(host: dialer.host, port: dialer.port)
+            connection = try ServerConnection(host: dialer.host, port: dialer.port, tls: dialer.tls)
         } catch {
             writeStandardError("chatroom: \(error)\n")
             throw ExitCode(69)
         }
+        reportTrust(connection.trust, server: "\(dialer.host):\(dialer.port)")
         guard let greeting = dialer.greeting(nick: nick), connection.send(greeting) else {
             writeStandardError("chatroom: the connection closed before joining\n")
             throw ExitCode(1)
         }
         return connection
+    }
+
+    static let tlsScheme = "tls://"
+
+    /// `host:port`, `[v6]:port` or a bare host.
+    static func splitHostPort(_ text: String) -> (String, UInt16?) {
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            let host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            return (host, rest.hasPrefix(":") ? UInt16(rest.dropFirst()) : nil)
+        }
+        if let colon = text.lastIndex(of: ":"), text.firstIndex(of: ":") == colon {
+            return (String(text[..<colon]), UInt16(text[text.index(after: colon)...]))
+        }
+        return (text, nil)
+    }
+
+    /// Says how the server's certificate was trusted, when it was not by a CA.
+    private func reportTrust(_ trust: ClientTLS.Trust?, server: String) {
+        switch trust {
+        case let .firstUse(fingerprint)?:
+            writeStandardError("""
+                chatroom: \(server)'s certificate is not signed by a CA this client trusts (self-signed?).
+                chatroom: first connection: trusting and remembering its fingerprint
+                chatroom:   SHA256:\(fingerprint)
+                chatroom: compare it with the server's (openssl x509 -noout -fingerprint -sha256 -in CERT); a later change will be refused.
+
+                """)
+        case let .unchecked(reason)?:
+            writeStandardError("chatroom: WARNING: --insecure: \(server)'s certificate was NOT checked (\(reason)); the connection is encrypted, but anyone on the path could read and change it.\n")
+        case .verified?, .known?, nil:
+            break
+        }
     }
 
     private func promptForNick() -> String? {

@@ -191,6 +191,7 @@ struct CheckConfig: ParsableCommand {
             let settings = try options.resolve()
             // Credentials exist only inside the service; check only what can be read here.
             let accounts = try settings.accounts(environment: Chatroomd.environment, skippingUnavailableCredentials: true)
+            try ChatServer.checkTLS(settings, environment: Chatroomd.environment)
             let source = try options.configurationPath() ?? "(no configuration file)"
             print("\(source): OK (\(accounts.count) admin account\(accounts.count == 1 ? "" : "s"))")
         } catch {

@@ -102,14 +102,14 @@ final class RoomDriver {
     /// Opens a new connection called `label` (replacing any earlier one of that name).
     /// Every label gets an address of its own unless one is given.
     @discardableResult
-    func open(_ label: String, address: IPAddress? = nil) -> [Out] {
+    func open(_ label: String, address: IPAddress? = nil, secure: Bool = false) -> [Out] {
         let id = ClientID(nextID)
         nextID += 1
         ids[label] = id
         labels[id] = label
         let address = address ?? IPAddress(v4: 10, 0, 0, UInt8(truncatingIfNeeded: id.rawValue))
         addresses[label] = address
-        return run { room.connectionOpened(id, address: address, peer: Self.peer(address, id), now: now, effects: &$0) }
+        return run { room.connectionOpened(id, address: address, peer: Self.peer(address, id), secure: secure, now: now, effects: &$0) }
     }
 
     /// The peer text the driver gives a connection: `10.0.0.2:40002`, `[2001:db8::1]:40005`.

@@ -204,6 +204,9 @@ struct SettingsTests {
         ("flood-disconnect-after", "0", "flood-disconnect-after must be a whole number from 1 to 1000000, got '0'"),
         ("handshake-timeout", "0.05", "handshake-timeout must be a number from 0.1 to 3600.0, got '0.05'"),
         ("handshake-timeout", "3601", "handshake-timeout must be a number from 0.1 to 3600.0, got '3601'"),
+        ("require-tls-for-login", "true", "require-tls-for-login must be yes or no"),
+        ("tls-handshakes-per-address", "0", "tls-handshakes-per-address must be a whole number from 1 to 100000, got '0'"),
+        ("tls-handshakes-in-flight", "x", "tls-handshakes-in-flight must be a whole number from 1 to 1000000, got 'x'"),
         ("max-frame-bytes", "63", "max-frame-bytes must be a whole number from 64 to 16777216, got '63'"),
         ("max-frame-bytes", "16777217", "max-frame-bytes must be a whole number from 64 to 16777216, got '16777217'"),
         ("max-send-queue-bytes", "4095", "max-send-queue-bytes must be a whole number from 4096 to 1073741824, got '4095'"),
@@ -237,7 +240,8 @@ struct SettingsTests {
                          "presence-burst", "max-frame-bytes", "max-send-queue-bytes",
                          "max-connections", "max-connections-per-address", "accepts-per-address-per-second", "ipv6-host-prefix", "control-socket",
                          "control-group", "shutdown-grace", "password-check-workers", "password-checks-per-address",
-                         "password-checks-in-flight"])
+                         "password-checks-in-flight", "listen-tls", "tls-certificate", "tls-key", "require-tls-for-login",
+                         "tls-handshakes-per-address", "tls-handshakes-in-flight"])
         #expect(Settings.options.count == keys.count, "a key appears twice in the option table")
         for option in Settings.options { #expect(!option.help.isEmpty, "\(option.key) has no help") }
     }
@@ -469,6 +473,8 @@ struct SettingsTests {
             "history-lines": "1", "slowmode": "5", "flood-rate": "1", "flood-burst": "1", "flood-disconnect-after": "1",
             "handshake-timeout": "1", "joins-per-address-per-minute": "5", "presence-rate": "off", "presence-burst": "3", "password-check-workers": "3", "password-checks-per-address": "5", "password-checks-in-flight": "7", "accepts-per-address-per-second": "off", "max-frame-bytes": "100", "max-send-queue-bytes": "5000", "max-connections": "1",
             "max-connections-per-address": "1", "ipv6-host-prefix": "48", "control-socket": "/x", "control-group": "root", "shutdown-grace": "1",
+            "listen-tls": "127.0.0.1:2", "tls-certificate": "/x", "tls-key": "/x", "require-tls-for-login": "yes",
+            "tls-handshakes-per-address": "2", "tls-handshakes-in-flight": "3",
         ]
         for option in Settings.options {
             let value = try #require(samples[option.key], "no sample value for \(option.key)")
@@ -483,6 +489,6 @@ struct SettingsTests {
     @Test func nonReloadableKeys() {
         let fixed = Set(Settings.options.filter { !$0.reloadable }.map(\.key))
         #expect(fixed == ["listen", "state-directory", "log-target", "max-send-queue-bytes", "ipv6-host-prefix",
-                          "control-socket", "control-group", "password-check-workers"])
+                          "control-socket", "control-group", "password-check-workers", "listen-tls"])
     }
 }

@@ -25,6 +25,25 @@ struct OutboundQueueTests {
         return out
     }
 
+    /// A TLS record's plaintext: the unsent bytes from the first frame's offset on, across
+    /// frames, cut at the limit, and nothing consumed.
+    @Test func copyPrefix_copiesAcrossFramesFromTheOffset_upToTheLimit() {
+        var queue = OutboundQueue()
+        defer { queue.removeAll() }
+        queue.append(frame(1, count: 4))
+        queue.append(frame(2, count: 3))
+        queue.append(frame(3, count: 5))
+        queue.consume(2)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 1)
+        defer { buffer.deallocate() }
+        let all = queue.copyPrefix(into: buffer.baseAddress!, limit: 64)
+        #expect(Array(buffer[..<all]) == [1, 1, 2, 2, 2, 3, 3, 3, 3, 3])
+        let cut = queue.copyPrefix(into: buffer.baseAddress!, limit: 4)
+        #expect(Array(buffer[..<cut]) == [1, 1, 2, 2])
+        #expect(queue.queuedBytes == 10, "copying consumes nothing")
+        #expect(pending(queue) == [1, 1, 2, 2, 2, 3, 3, 3, 3, 3])
+    }
+
     @Test func framesComeOutInOrder_acrossWrapAroundAndGrowth() {
         var queue = OutboundQueue()
         defer { queue.removeAll() }

@@ -313,6 +313,9 @@ def main():
     check(show("chatroomd.service", "ActiveState") == "inactive", "chatroomd.service is inactive after stop")
     check(find_entry(CHAT_EVENT="stop") is not None, "the clean stop is logged")
 
+    # TLS: chatroomd-tls.socket beside chatroomd.socket, credentials (Tests/systemd/e2e_tls.py).
+    __import__("e2e_tls").run_checks(check, run, show, wait_until, find_entry, join, frame, UNIT_DIR)
+
     # The variant that binds its own sockets: readiness after bind, and it serves.
     run("systemctl", "stop", "chatroomd.socket", check_exit=True)
     started = run("systemctl", "start", "chatroomd-standalone.service")
