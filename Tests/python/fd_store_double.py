@@ -27,7 +27,7 @@ DEADLINE = 15.0
 
 
 class StoreDouble:
-    def __init__(self, extra_args=(), capacity=4096):
+    def __init__(self, extra_args=(), capacity=4096, tls_listener=False):
         self.directory = tempfile.TemporaryDirectory(prefix="chatroomd-store-")
         self.notify_path = os.path.join(self.directory.name, "notify")
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -37,6 +37,13 @@ class StoreDouble:
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(128)
         self.port = self.listener.getsockname()[1]
+        # A second socket unit's listener, named as chatroomd-tls.socket names it.
+        self.tls_listener = None
+        if tls_listener:
+            self.tls_listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.tls_listener.bind(("127.0.0.1", 0))
+            self.tls_listener.listen(128)
+            self.tls_port = self.tls_listener.getsockname()[1]
         self.capacity = capacity
         self.args = [chatroomd_binary(), "--admin-password-hash", ADMIN_PASSWORD_HASH,
                      "--control-socket", "none", *Daemon.SEED_BEHAVIOUR, *extra_args]
@@ -56,6 +63,8 @@ class StoreDouble:
         """Starts chatroomd with the listener and the store, as systemd starts the service."""
         with self.changed:
             passed = [("chatroomd.socket", self.listener.fileno())] + list(self.stored)
+            if self.tls_listener:
+                passed.insert(1, ("tls", self.tls_listener.fileno()))
             self.status = None
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("LISTEN_", "WATCHDOG_", "CHATROOMD_")) and k not in ("JOURNAL_STREAM", "STATE_DIRECTORY")}
@@ -112,6 +121,8 @@ class StoreDouble:
             self.stored = []
         self.notify.close()
         self.listener.close()
+        if self.tls_listener:
+            self.tls_listener.close()
         self.directory.cleanup()
 
     # MARK: waiting

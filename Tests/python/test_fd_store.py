@@ -116,6 +116,39 @@ class SystemctlRestartTests(StoreTestCase):
             self.expect(alice, f"alice: after restart {round}")
 
 
+class TLSRestartTests(StoreTestCase):
+    """TLS sessions cannot be handed over (their keys live in OpenSSL): a TLS member is
+    never stored, and a restart tells it so and closes it; plaintext members stay."""
+
+    def setUp(self):
+        from tls_test_support import make_certificate
+        directory = self.enterContext(__import__("tempfile").TemporaryDirectory(prefix="chatroomd-store-tls-"))
+        self.certificate, key = make_certificate(directory)
+        self.store = StoreDouble(extra_args=["--tls-certificate", self.certificate, "--tls-key", key], tls_listener=True)
+        self.addCleanup(self.store.close)
+        self.store.spawn()
+        self.store.wait_ready()
+
+    def test_a_tls_member_is_told_and_closed_and_plaintext_members_stay(self):
+        from tls_test_support import TLSClient
+        alice = self.join("alice", "127.0.0.2")
+        secure = TLSClient.connect_tls(self.store.tls_port, self.certificate, source="127.0.0.3")
+        self.addCleanup(secure.close)
+        secure.join("tina")
+        self.assertEqual(secure.recv_n(2), ["Connected to the server", "tina has joined the chat!"])
+        self.expect(alice, "tina has joined the chat!")
+        self.store.wait_until(lambda: self.store.count("c") == 1, "only the plaintext member stored")
+        self.store.kill(signal.SIGUSR1)
+        self.assertEqual(self.store.wait_exit(), HANDED_TO_STORE)
+        self.assertEqual(secure.recv(), "Server is restarting; TLS connections cannot be handed over, so reconnect in a moment.")
+        self.assertClosed(secure)
+        mark = self.respawn()
+        self.store.wait_for_log(r"took over 1 connection\(s\)", after=mark)
+        self.expect(alice, "[CLIENT DISCONNECT - tina]")
+        alice.send("still here")
+        self.expect(alice, "alice: still here")
+
+
 class CrashTests(StoreTestCase):
 
     def test_kill_9_loses_no_member_and_says_what_happened(self):
