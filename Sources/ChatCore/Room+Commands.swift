@@ -42,6 +42,8 @@ extension Room {
         }
         let newNick = call.arguments.trimmingWhitespace()
         guard !newNick.isEmpty else { return usageError(call, &effects) }
+        // Across nodes a new nickname would need a claim first; not offered yet.
+        if cluster != nil { return refuse(call.moderator, Notice.nickChangeUnavailableInCluster, effects: &effects) }
         if let problem = nicknames.problem(with: newNick) { return refuse(call.moderator, Notice.invalidNick(problem), effects: &effects) }
         let newKey = nicknames.key(newNick)
         if nicknames.isAdminNick(newNick) && !member.isAdmin { return refuse(call.moderator, Notice.adminNickReserved, effects: &effects) }

@@ -135,6 +135,8 @@ public final class Room {
     public internal(set) var relayedMessageCount: UInt64 = 0
     /// What the operator is told while `control` runs a command.
     var operatorLines: [String] = []
+    /// Nil for a single node; set by `joinCluster` (Room+Cluster.swift).
+    var cluster: ClusterPart? = nil
 
     /// - Parameters:
     ///   - sanctions: bans and mutes restored from the state directory.
@@ -313,6 +315,7 @@ public final class Room {
     }
 
     func broadcast(_ text: String, effects: inout [RoomEffect]) {
+        if cluster != nil, publishOrBroadcast(text, kept: false, effects: &effects) { return }
         guard !memberOrder.isEmpty else { return }
         effects.append(.broadcast(FrameEncoder.frame(text), to: memberOrder))
     }
@@ -338,6 +341,7 @@ public final class Room {
             }
         }
         memberOrder.removeLast()
+        if cluster != nil { clusterMembership(member.nick, joined: false) }
     }
 
     func leaveRecord(_ member: Member, peer: String, reason: String) -> RoomLogRecord {

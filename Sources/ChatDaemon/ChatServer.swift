@@ -39,6 +39,9 @@ public final class ChatServer: ReactorDelegate {
     let decoyVerifier: CryptPasswordHash?
     /// What a predecessor handed over, read in `init` and taken over in `start()`.
     private var handover: HandoverState? = nil
+    /// The link to the room's other daemons, with `redis` set (ChatServer+Cluster.swift).
+    var cluster: ClusterLink? = nil
+    var drainingCluster = false
 
     /// - Parameters:
     ///   - reloadSettings: reads the configuration again (file, then the same flags), for SIGHUP.
@@ -122,6 +125,7 @@ public final class ChatServer: ReactorDelegate {
             restoreHandover(handover)
             self.handover = nil
         }
+        startCluster()
     }
 
     /// Reports readiness, then runs until shutdown completes.
@@ -256,6 +260,7 @@ public final class ChatServer: ReactorDelegate {
             index += 1
         }
         effects.removeAll(keepingCapacity: true)
+        if cluster != nil { applyClusterEffects() }
     }
 
     func log(_ level: Logger.Level, _ event: String, _ message: String, _ fields: [String: String] = [:]) {

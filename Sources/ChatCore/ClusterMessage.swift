@@ -1,0 +1,96 @@
+/// One message on a room's Redis channel, shared by every node of the room.
+///
+/// Encoding, version 1: the byte `1`, a kind byte, then fields, each as its byte count in
+/// decimal, a colon and the bytes (`5:alice`). Simple enough for the Lua scripts that
+/// announce a dead node's members to write, compact, and with no escaping of text that may
+/// hold any character. A receiver ignores a version or kind it does not know, so a newer
+/// node can join a room of older ones.
+public struct ClusterMessage: Equatable, Sendable {
+    public enum Body: Equatable, Sendable {
+        /// A text every member sees; `kept` lines (chat, `/me`) also go into the history.
+        case line(String, kept: Bool)
+        /// A member of the sending node joined or left: the roster every node keeps of the
+        /// others' members. What the room is shown travels separately, as a `line`.
+        case joined(nick: String)
+        case left(nick: String)
+        /// The sending node's lease ran out (it died or was cut off): these were its members.
+        /// Published by whichever node noticed, on the dead node's behalf.
+        case nodeGone(nicks: [String])
+    }
+
+    /// The node that sent it (or, for `nodeGone`, the node that is gone).
+    public var node: String
+    /// Per sending node, increasing: how a node recognises its own line coming back.
+    public var sequence: UInt64
+    public var body: Body
+
+    public init(node: String, sequence: UInt64, body: Body) {
+        self.node = node
+        self.sequence = sequence
+        self.body = body
+    }
+
+    static let version = UInt8(ascii: "1")
+
+    public func encoded() -> [UInt8] {
+        var out: [UInt8] = [Self.version]
+        out.reserveCapacity(32 + node.utf8.count)
+        func field(_ text: String) {
+            out.append(contentsOf: String(text.utf8.count).utf8)
+            out.append(UInt8(ascii: ":"))
+            out.append(contentsOf: text.utf8)
+        }
+        switch body {
+        case .line: out.append(UInt8(ascii: "L"))
+        case .joined: out.append(UInt8(ascii: "J"))
+        case .left: out.append(UInt8(ascii: "P"))
+        case .nodeGone: out.append(UInt8(ascii: "G"))
+        }
+        field(node)
+        field(String(sequence))
+        switch body {
+        case let .line(text, kept):
+            field(kept ? "k" : "")
+            field(text)
+        case let .joined(nick), let .left(nick):
+            field(nick)
+        case let .nodeGone(nicks):
+            for nick in nicks { field(nick) }
+        }
+        return out
+    }
+
+    /// Nil for anything that is not a well-formed version-1 message.
+    public init?(decoding bytes: UnsafeRawBufferPointer) {
+        guard bytes.count >= 2, bytes[0] == Self.version else { return nil }
+        var fields: [String] = []
+        var index = 2
+        while index < bytes.count {
+            var length = 0
+            var digits = 0
+            while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9"), digits < 10 {
+                length = length * 10 + Int(bytes[index] - UInt8(ascii: "0"))
+                index += 1
+                digits += 1
+            }
+            guard digits > 0, index < bytes.count, bytes[index] == UInt8(ascii: ":"), index + 1 + length <= bytes.count else { return nil }
+            fields.append(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[(index + 1)..<(index + 1 + length)]), as: UTF8.self))
+            index += 1 + length
+        }
+        guard fields.count >= 2, let sequence = UInt64(fields[1]) else { return nil }
+        node = fields[0]
+        self.sequence = sequence
+        switch bytes[1] {
+        case UInt8(ascii: "L"):
+            guard fields.count == 4 else { return nil }
+            body = .line(fields[3], kept: fields[2] == "k")
+        case UInt8(ascii: "J"), UInt8(ascii: "P"):
+            guard fields.count == 3 else { return nil }
+            body = bytes[1] == UInt8(ascii: "J") ? .joined(nick: fields[2]) : .left(nick: fields[2])
+        case UInt8(ascii: "G"):
+            body = .nodeGone(nicks: Array(fields.dropFirst(2)))
+        default:
+            return nil
+        }
+    }
+}
