@@ -16,6 +16,10 @@ public struct ClusterMessage: Equatable, Sendable {
         /// The sending node's lease ran out (it died or was cut off): these were its members.
         /// Published by whichever node noticed, on the dead node's behalf.
         case nodeGone(nicks: [String])
+        /// Published by the script that links a node, inside it: on the node's own
+        /// subscription, what comes before it predates the link and what follows does not.
+        /// The sequence is the link attempt's. Other nodes ignore it.
+        case linkMarker
     }
 
     /// The node that sent it (or, for `nodeGone`, the node that is gone).
@@ -45,6 +49,7 @@ public struct ClusterMessage: Equatable, Sendable {
         case .joined: out.append(UInt8(ascii: "J"))
         case .left: out.append(UInt8(ascii: "P"))
         case .nodeGone: out.append(UInt8(ascii: "G"))
+        case .linkMarker: out.append(UInt8(ascii: "N"))
         }
         field(node)
         field(String(sequence))
@@ -56,6 +61,8 @@ public struct ClusterMessage: Equatable, Sendable {
             field(nick)
         case let .nodeGone(nicks):
             for nick in nicks { field(nick) }
+        case .linkMarker:
+            break
         }
         return out
     }
@@ -89,6 +96,9 @@ public struct ClusterMessage: Equatable, Sendable {
             body = bytes[1] == UInt8(ascii: "J") ? .joined(nick: fields[2]) : .left(nick: fields[2])
         case UInt8(ascii: "G"):
             body = .nodeGone(nicks: Array(fields.dropFirst(2)))
+        case UInt8(ascii: "N"):
+            guard fields.count == 2 else { return nil }
+            body = .linkMarker
         default:
             return nil
         }

@@ -146,6 +146,8 @@ extension Room {
             guard message.node != node else { return }
             let key = nicknames.key(nick)
             if cluster!.remote[key]?.node == message.node { cluster!.remote[key] = nil }
+        case .linkMarker:
+            return
         case let .nodeGone(nicks):
             guard message.node != node else { return }
             for nick in nicks {
@@ -153,6 +155,7 @@ extension Room {
                 if cluster!.remote[key]?.node == message.node { cluster!.remote[key] = nil }
                 deliverLocally(Notice.left(nick), effects: &effects)
             }
+            guard !nicks.isEmpty else { return }
             effects.append(.log(RoomLogRecord(level: .notice, event: "cluster-node-gone",
                                               message: "Node \(message.node) is gone with \(nicks.count) member(s)",
                                               fields: ["chat_node": message.node])))

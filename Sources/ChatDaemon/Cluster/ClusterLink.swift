@@ -37,6 +37,11 @@ final class ClusterLink {
     private let subscriber: RedisConnection
     private(set) var state = State.idle
     private var subscribed = false
+    /// Link attempts so far; the current one's marker tells pre-link messages apart.
+    private var attempt: UInt64 = 0
+    private var markerSeen = false
+    /// Messages after the marker that arrived before the link script's answer.
+    private var heldWhileLinking: [ClusterMessage] = []
     private var sequence: UInt64 = 0
     /// This node's published messages not yet back from the channel, oldest first.
     private var unechoed: [(sequence: UInt64, message: ClusterMessage, at: UInt64)] = []
@@ -140,6 +145,9 @@ final class ClusterLink {
         retryTimer = nil
         state = .connecting
         subscribed = false
+        attempt += 1
+        markerSeen = false
+        heldWhileLinking.removeAll()
         commands.connect(endpoint, timeoutNanoseconds: 2_000_000_000)
         subscriber.connect(endpoint, timeoutNanoseconds: 2_000_000_000)
     }
@@ -162,7 +170,7 @@ final class ClusterLink {
         guard state == .connecting, commands.connected, subscribed else { return }
         state = .linking
         let members = hooks.localNicknames()
-        var arguments = [prefix, node, "\(Self.leaseMilliseconds)"]
+        var arguments = [prefix, node, "\(Self.leaseMilliseconds)", "\(attempt)"]
         for member in members { arguments += [prefix + "nick:" + member.key, member.nick] }
         eval(ClusterScripts.link, arguments) { [weak self] reply in
             guard let self, state == .linking else { return }
@@ -182,12 +190,23 @@ final class ClusterLink {
             if lastFailure != nil { hooks.log(false, "Redis at \(endpoint) answers again") }
             lastFailure = nil
             hooks.linked(claims, roster, parts[2].items.compactMap(\.text))
+            let held = heldWhileLinking
+            heldWhileLinking.removeAll()
+            for message in held where state == .linked { hooks.received(message) }
             check(renewLease: true)  // reap nodes that died while no node was looking
         }
     }
 
     private func received(_ payload: [UInt8]) {
         guard let message = payload.withUnsafeBytes(ClusterMessage.init(decoding:)) else { return }
+        // Only what was published after this node's link script ran belongs to this link:
+        // earlier messages were seen by the others while this node was apart.
+        guard markerSeen else {
+            if case .linkMarker = message.body, message.node == node, message.sequence == attempt { markerSeen = true }
+            return
+        }
+        if state == .linking { return heldWhileLinking.append(message) }
+        guard state == .linked else { return }
         if message.node == node {
             if case .nodeGone = message.body {
                 if state == .linked { fail("the other nodes declared this node gone") }

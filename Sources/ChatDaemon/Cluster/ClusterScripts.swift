@@ -64,7 +64,8 @@ enum ClusterScripts {
     /// A graceful stop. ARGV: prefix, node. The others announce its members at once.
     static let leave = reap + "reap(ARGV[1], ARGV[2]) return 1"
 
-    /// Linking (at start and after every split). ARGV: prefix, node, lease in ms, then
+    /// Linking (at start and after every split). ARGV: prefix, node, lease in ms, link
+    /// attempt, then
     /// pairs of full nick key and nickname for this node's members. Frees what this node
     /// held for members who are gone, claims each member's nickname (kept if it is still
     /// this node's, lost if another node took it meanwhile), takes the lease. Returns
@@ -74,7 +75,7 @@ enum ClusterScripts {
         local p, node = ARGV[1], ARGV[2]
         local mine = p .. 'nicks:' .. node
         local wanted = {}
-        for i = 4, #ARGV, 2 do wanted[ARGV[i]] = true end
+        for i = 5, #ARGV, 2 do wanted[ARGV[i]] = true end
         local departed = {}
         local held = redis.call('HGETALL', mine)
         for i = 1, #held, 2 do
@@ -85,7 +86,7 @@ enum ClusterScripts {
           end
         end
         local claims = {}
-        for i = 4, #ARGV, 2 do
+        for i = 5, #ARGV, 2 do
           local owner = redis.call('GET', ARGV[i])
           if not owner then
             redis.call('SET', ARGV[i], node)
@@ -109,6 +110,7 @@ enum ClusterScripts {
             end
           end
         end
+        redis.call('PUBLISH', p .. 'channel', '1N' .. #node .. ':' .. node .. #ARGV[4] .. ':' .. ARGV[4])
         return {claims, roster, departed}
         """
 }
