@@ -45,7 +45,7 @@ class RedisServer:
         def read():
             for raw in iter(self.process.stdout.readline, b""):
                 lines.append(raw.decode(errors="replace"))
-                if b"Ready to accept connections" in raw:
+                if b"ready to accept connections" in raw.lower():
                     ready.set()
             self.process.stdout.close()
         threading.Thread(target=read, daemon=True).start()

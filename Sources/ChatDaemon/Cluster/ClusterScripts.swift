@@ -47,7 +47,7 @@ enum ClusterScripts {
     /// Every second, from every linked node. ARGV: prefix, node, lease in ms. Renews the
     /// node's lease and reaps every node whose lease ran out. -1 if this node was itself
     /// reaped (it must link again), else how many nodes it reaped.
-    static let tick = reap + """
+    static let tick = reap + "\n" + """
         local p, node = ARGV[1], ARGV[2]
         if redis.call('SISMEMBER', p .. 'nodes', node) == 0 then return -1 end
         redis.call('SET', p .. 'lease:' .. node, '1', 'PX', ARGV[3])
@@ -62,7 +62,7 @@ enum ClusterScripts {
         """
 
     /// A graceful stop. ARGV: prefix, node. The others announce its members at once.
-    static let leave = reap + "reap(ARGV[1], ARGV[2]) return 1"
+    static let leave = reap + "\nreap(ARGV[1], ARGV[2]) return 1"
 
     /// Linking (at start and after every split). ARGV: prefix, node, lease in ms, link
     /// attempt, then
