@@ -10,7 +10,7 @@ MANDIR       ?= $(PREFIX)/share/man
 # Build: libsystemd-dev, libcrypt-dev and libssl-dev (password hashes), libicu-dev (nicknames), pkg-config. Tests: tmux (terminal), python3, man-db (systemd-analyze
 # verify checks Documentation=man:...), systemd, libnss-systemd, util-linux and iproute2 for
 # the systemd sandbox the end-to-end tests boot.
-APT_PACKAGES := libsystemd-dev libcrypt-dev libssl-dev pkg-config tmux python3 man-db systemd libnss-systemd util-linux iproute2 libicu-dev
+APT_PACKAGES := libsystemd-dev libcrypt-dev libssl-dev pkg-config tmux python3 man-db systemd libnss-systemd util-linux iproute2 libicu-dev libhiredis-dev redis-server
 LISTEN       ?= [::]:12000
 ARGS         ?=
 
@@ -47,6 +47,9 @@ install: release
 	sed 's|/usr/bin/chatroomd|$(PREFIX)/bin/chatroomd|' packaging/chatroomd.service > $(DESTDIR)$(UNITDIR)/chatroomd.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/chatroomd.service
 	install -m644 packaging/chatroomd.socket $(DESTDIR)$(UNITDIR)/chatroomd.socket
+	sed 's|/usr/bin/chatroomd|$(PREFIX)/bin/chatroomd|' packaging/chatroomd@.service > $(DESTDIR)$(UNITDIR)/chatroomd@.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/chatroomd@.service
+	install -m644 packaging/chatroomd@.socket $(DESTDIR)$(UNITDIR)/chatroomd@.socket
 	sed 's|/usr/bin/chatroomd|$(PREFIX)/bin/chatroomd|' packaging/chatroomd-standalone.service > $(DESTDIR)$(UNITDIR)/chatroomd-standalone.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/chatroomd-standalone.service
 	install -m644 packaging/chatroomd.catalog $(DESTDIR)$(CATALOGDIR)/chatroomd.catalog

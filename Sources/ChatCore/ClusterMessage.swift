@@ -20,6 +20,13 @@ public struct ClusterMessage: Equatable, Sendable {
         /// subscription, what comes before it predates the link and what follows does not.
         /// The sequence is the link attempt's. Other nodes ignore it.
         case linkMarker
+        /// `/msg` to a member of another node: shown by the node that has `to`.
+        case privateMessage(from: String, to: String, text: String)
+        /// `/kick` of a member of another node: carried out by the node that has `nick`
+        /// (the room is told by the kicking node, as a `line`).
+        case kick(nick: String, reason: String?, by: String)
+        /// The topic set or cleared (`text` nil) on some node.
+        case topic(text: String?, setBy: String, setAt: Int64)
     }
 
     /// The node that sent it (or, for `nodeGone`, the node that is gone).
@@ -50,6 +57,9 @@ public struct ClusterMessage: Equatable, Sendable {
         case .left: out.append(UInt8(ascii: "P"))
         case .nodeGone: out.append(UInt8(ascii: "G"))
         case .linkMarker: out.append(UInt8(ascii: "N"))
+        case .privateMessage: out.append(UInt8(ascii: "M"))
+        case .kick: out.append(UInt8(ascii: "K"))
+        case .topic: out.append(UInt8(ascii: "T"))
         }
         field(node)
         field(String(sequence))
@@ -63,6 +73,18 @@ public struct ClusterMessage: Equatable, Sendable {
             for nick in nicks { field(nick) }
         case .linkMarker:
             break
+        case let .privateMessage(from, to, text):
+            field(from)
+            field(to)
+            field(text)
+        case let .kick(nick, reason, by):
+            field(nick)
+            field(by)
+            if let reason { field(reason) }
+        case let .topic(text, setBy, setAt):
+            field(setBy)
+            field(String(setAt))
+            if let text { field(text) }
         }
         return out
     }
@@ -99,6 +121,15 @@ public struct ClusterMessage: Equatable, Sendable {
         case UInt8(ascii: "N"):
             guard fields.count == 2 else { return nil }
             body = .linkMarker
+        case UInt8(ascii: "M"):
+            guard fields.count == 5 else { return nil }
+            body = .privateMessage(from: fields[2], to: fields[3], text: fields[4])
+        case UInt8(ascii: "K"):
+            guard fields.count == 4 || fields.count == 5 else { return nil }
+            body = .kick(nick: fields[2], reason: fields.count == 5 ? fields[4] : nil, by: fields[3])
+        case UInt8(ascii: "T"):
+            guard fields.count == 4 || fields.count == 5, let setAt = Int64(fields[3]) else { return nil }
+            body = .topic(text: fields.count == 5 ? fields[4] : nil, setBy: fields[2], setAt: setAt)
         default:
             return nil
         }

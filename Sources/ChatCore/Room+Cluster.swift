@@ -148,6 +148,19 @@ extension Room {
             if cluster!.remote[key]?.node == message.node { cluster!.remote[key] = nil }
         case .linkMarker:
             return
+        case let .privateMessage(from, to, text):
+            guard message.node != node, let (target, _, _) = member(named: to) else { return }
+            effects.append(.send(FrameEncoder.frame(Notice.privateFrom(from, text)), to: target))
+        case let .kick(nick, reason, by):
+            guard message.node != node, let (target, member, peer) = member(named: nick) else { return }
+            removeMember(target, member)
+            effects.append(.send(FrameEncoder.frame(Notice.youWereKicked(reason: reason)), to: target))
+            effects.append(.close(target, reason: "kicked by \(by) on node \(message.node)" + (reason.map { ": \($0)" } ?? "")))
+            effects.append(.log(leaveRecord(member, peer: peer, reason: "kicked by \(by) on node \(message.node)")))
+        case let .topic(text, setBy, setAt):
+            guard message.node != node else { return }
+            topic = text.map { Topic(text: $0, setBy: setBy, setAt: setAt) }
+            effects.append(.durableStateChanged)
         case let .nodeGone(nicks):
             guard message.node != node else { return }
             for nick in nicks {
@@ -235,8 +248,50 @@ extension Room {
         effects.append(.log(leaveRecord(member, peer: peer, reason: "nickname taken on another node during a split")))
     }
 
+    /// A member of another node, by nickname, while linked.
+    func remoteMember(named nick: String) -> (nick: String, node: String)? {
+        guard let part = cluster, part.linked else { return nil }
+        return part.remote[nicknames.key(nick)]
+    }
+
+    /// Sends `body` to the other nodes; false when not linked.
+    func publishToOthers(_ body: ClusterMessage.Body) -> Bool {
+        guard cluster?.linked == true else { return false }
+        cluster!.outbox.append(.publish(body))
+        return true
+    }
+
     private func deliverLocally(_ text: String, effects: inout [RoomEffect]) {
         guard !memberOrder.isEmpty else { return }
         effects.append(.broadcast(FrameEncoder.frame(text), to: memberOrder))
+    }
+}
+
+extension Room {
+    /// `/who` in a cluster: every member of every node, each with its node.
+    func clusterWhoLine(node: String, now: RoomTime) -> String {
+        var entries = memberList(now: now).map { info in
+            (key: nicknames.key(info.nick),
+             text: info.nick + " (\(node))" + (info.isAdmin ? " [admin]" : "") + (info.isMuted ? " [muted]" : ""))
+        }
+        for remote in remoteMembers { entries.append((nicknames.key(remote.nick), "\(remote.nick) (\(remote.node))")) }
+        entries.sort { $0.key < $1.key }
+        return "\(entries.count) member\(entries.count == 1 ? "" : "s"): " + entries.map(\.text).joined(separator: ", ")
+    }
+
+    /// `/kick` of a member of another node: that node disconnects them, this one tells the room.
+    func kickRemote(_ remote: (nick: String, node: String), reason: String?, by moderator: Moderator,
+                    effects: inout [RoomEffect]) -> CommandResult {
+        guard publishToOthers(.kick(nick: remote.nick, reason: reason, by: moderator.name)) else {
+            return refuse(moderator, Notice.noSuchMember(remote.nick), effects: &effects)
+        }
+        broadcast(Notice.kicked(remote.nick, reason: reason), effects: &effects)
+        var fields = ["chat_target": remote.nick, "chat_by": moderator.name, "chat_node": remote.node]
+        if let reason { fields["chat_reason"] = reason }
+        effects.append(.log(RoomLogRecord(level: .notice, event: "kick",
+                                          message: "\(remote.nick) (node \(remote.node)) was kicked by \(moderator.name)" + (reason.map { ": \($0)" } ?? ""),
+                                          fields: fields)))
+        if moderator.client == nil { tell(moderator, "Kicked \(remote.nick).", effects: &effects) }
+        return .done
     }
 }

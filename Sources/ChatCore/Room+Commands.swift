@@ -26,6 +26,11 @@ extension Room {
             return refuse(call.moderator, Notice.youAreMuted(secondsLeft: mute.secondsLeft(at: call.now)), effects: &effects)
         }
         guard let (targetID, target, _) = self.member(named: targetNick) else {
+            if let remote = remoteMember(named: targetNick),
+               publishToOthers(.privateMessage(from: member.nick, to: remote.nick, text: text)) {
+                reply(Notice.privateTo(remote.nick, text), to: client, effects: &effects)
+                return .done
+            }
             return refuse(call.moderator, Notice.noSuchMember(targetNick), effects: &effects)
         }
         guard targetID != client else { return refuse(call.moderator, Notice.cannotMessageYourself, effects: &effects) }
@@ -81,6 +86,7 @@ extension Room {
     }
 
     func whoLine(now: RoomTime) -> String {
+        if let node = clusterNode { return clusterWhoLine(node: node, now: now) }
         let list = memberList(now: now).sorted { Nickname.key($0.nick) < Nickname.key($1.nick) }
         let names = list.map { info in
             info.nick + (info.isAdmin ? " [admin]" : "") + (info.isMuted ? " [muted]" : "")

@@ -37,6 +37,7 @@ extension Room {
 
     func kick(_ targetNick: String, reason: String?, by moderator: Moderator, effects: inout [RoomEffect]) -> CommandResult {
         guard let (targetID, target, targetPeer) = member(named: targetNick) else {
+            if let remote = remoteMember(named: targetNick) { return kickRemote(remote, reason: reason, by: moderator, effects: &effects) }
             return refuse(moderator, Notice.noSuchMember(targetNick), effects: &effects)
         }
         guard targetID != moderator.client else { return refuse(moderator, Notice.cannotTargetYourself("kick"), effects: &effects) }

@@ -42,5 +42,10 @@ public enum ChatEvent {
         "state-saved": "b6088a5f91234ada9654cdf8ba31b72c",
         "loop-stalled": "88d4b01f38354f99be0c4a3ec6f527ad",
         "topic": "d03cee425a6d451291e0a66932050704",
+        "cluster-start": "b3bab37c467a4b37824a2480221849c0",
+        "cluster-linked": "8e62b7a94916420eaae863e4107c9515",
+        "cluster-split": "073055e7266a4a77b19d0569b660dda1",
+        "cluster-node-gone": "8aa4c7de78704028ad9e7a25177fa227",
+        "cluster-redis": "a35353a7988d402f8d690637b9a20688",
     ]
 }
