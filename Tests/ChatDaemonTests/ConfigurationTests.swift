@@ -237,7 +237,7 @@ struct SettingsTests {
                          "presence-burst", "max-frame-bytes", "max-send-queue-bytes",
                          "max-connections", "max-connections-per-address", "accepts-per-address-per-second", "ipv6-host-prefix", "control-socket",
                          "control-group", "shutdown-grace", "password-check-workers", "password-checks-per-address",
-                         "password-checks-in-flight"])
+                         "password-checks-in-flight", "redis", "node-name", "room"])
         #expect(Settings.options.count == keys.count, "a key appears twice in the option table")
         for option in Settings.options { #expect(!option.help.isEmpty, "\(option.key) has no help") }
     }
@@ -469,6 +469,7 @@ struct SettingsTests {
             "history-lines": "1", "slowmode": "5", "flood-rate": "1", "flood-burst": "1", "flood-disconnect-after": "1",
             "handshake-timeout": "1", "joins-per-address-per-minute": "5", "presence-rate": "off", "presence-burst": "3", "password-check-workers": "3", "password-checks-per-address": "5", "password-checks-in-flight": "7", "accepts-per-address-per-second": "off", "max-frame-bytes": "100", "max-send-queue-bytes": "5000", "max-connections": "1",
             "max-connections-per-address": "1", "ipv6-host-prefix": "48", "control-socket": "/x", "control-group": "root", "shutdown-grace": "1",
+            "redis": "unix:/run/redis.sock", "node-name": "n1", "room": "hall",
         ]
         for option in Settings.options {
             let value = try #require(samples[option.key], "no sample value for \(option.key)")
@@ -483,6 +484,6 @@ struct SettingsTests {
     @Test func nonReloadableKeys() {
         let fixed = Set(Settings.options.filter { !$0.reloadable }.map(\.key))
         #expect(fixed == ["listen", "state-directory", "log-target", "max-send-queue-bytes", "ipv6-host-prefix",
-                          "control-socket", "control-group", "password-check-workers"])
+                          "control-socket", "control-group", "password-check-workers", "redis", "node-name", "room"])
     }
 }
