@@ -22,7 +22,7 @@ import time
 import unittest
 
 from chat_test_support import ChatAssertions
-from chatroomd_fixture import chatroom_binary
+from chatroomd_fixture import ADMIN_PASSWORD, chatroom_binary
 from original_client import OriginalClient
 from redis_fixture import RedisServer, start_node, temporary_directory
 
@@ -130,6 +130,60 @@ class ClusterChatTests(ClusterTestCase):
         self.assertEqual(process.returncode, 0, err)
         self.assertIn("ann: hello zed", out)
         self.assertIn("zed: hello ann", out)
+
+
+class ClusterCommandTests(ClusterTestCase):
+    nodes = 2
+
+    def join_admin(self, node, others=()):
+        client = self.connect(node)
+        client.login_admin(ADMIN_PASSWORD)
+        self.assertEqual(client.recv_n(2), ["Connected to the server", "An admin has joined the chat!"])
+        for other in others:
+            self.assertEqual(other.recv(), "An admin has joined the chat!")
+        return client
+
+    def test_who_lists_every_member_with_its_node(self):
+        clients = self.join_everywhere([["ann", "zoe"], ["bob"]])
+        for name in ("ann", "bob"):
+            clients[name].send("/who")
+            self.assertEqual(clients[name].recv(), "3 members: ann (node1), bob (node2), zoe (node1)")
+
+    def test_a_private_message_reaches_a_member_on_another_node_only(self):
+        clients = self.join_everywhere([["ann", "zoe"], ["bob"]])
+        clients["ann"].send("/msg bob psst")
+        self.assertEqual(clients["ann"].recv(), "[PM to bob] psst")
+        self.assertEqual(clients["bob"].recv(), "[PM from ann] psst")
+        clients["ann"].send("/msg nobody hello")
+        self.assertEqual(clients["ann"].recv(), "No member is called nobody.")
+        self.barrier(clients["bob"], "bob", [clients["zoe"], clients["ann"]])  # zoe saw no PM
+
+    def test_kick_and_topic_from_one_node_act_on_the_other(self):
+        ann = self.join(0, "ann")
+        bob = self.join(1, "bob", [ann])
+        admin = self.join_admin(0, [ann, bob])
+        admin.send("/topic Cluster news")
+        for client in (admin, ann, bob):
+            self.assertEqual(client.recv(), "admin set the topic: Cluster news")
+        late = self.connect(1)
+        late.join("late")
+        self.assertEqual(late.recv_n(2), ["Connected to the server", "Topic: Cluster news"])
+        for client in (admin, ann, bob):
+            self.assertEqual(client.recv(), "late has joined the chat!")
+        self.assertEqual(late.recv(), "late has joined the chat!")
+        admin.send("/kick bob spam")
+        self.assertEqual(bob.recv(), "You have been kicked by an admin. Reason: spam")
+        self.assertClosed(bob)
+        for client in (admin, ann, late):
+            self.assertEqual(client.recv(), "bob has been kicked from the server. Reason: spam")
+        # bob's nickname is free again everywhere.
+        again = self.connect(0)
+        again.join("bob")
+        self.assertEqual(again.recv_n(3), ["Connected to the server", "Topic: Cluster news", "bob has joined the chat!"])
+        for client in (admin, ann, late):
+            self.assertEqual(client.recv(), "bob has joined the chat!")
+        again.send("/who")
+        self.assertEqual(again.recv(), "4 members: admin (node1) [admin], ann (node1), bob (node1), late (node2)")
 
 
 class ClusterNicknameTests(ClusterTestCase):
