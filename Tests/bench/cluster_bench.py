@@ -23,12 +23,12 @@ DEADLINE = 20.0
 
 
 def wait_for_line(process, pattern, deadline=DEADLINE):
-    """Reads the process's stderr until a line matches; returns the match (or raises)."""
+    """Reads the process's output (stdout and stderr) until a line matches; returns the match (or raises)."""
     found = {}
     done = threading.Event()
 
     def read():
-        for raw in iter(process.stderr.readline, b""):
+        for raw in iter(process.stdout.readline, b""):
             line = raw.decode(errors="replace")
             match = re.search(pattern, line)
             if match and not done.is_set():
@@ -46,7 +46,7 @@ class Processes:
         self.running = []
 
     def start(self, args, ready):
-        process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.running.append(process)
         return process, wait_for_line(process, ready)
 

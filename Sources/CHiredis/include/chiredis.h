@@ -17,6 +17,9 @@ void chiredis_attach(redisAsyncContext *ac, void *data, chiredis_hook add_read, 
 /// Bytes waiting in hiredis's output buffer (commands not yet written to the socket).
 size_t chiredis_pending_output(const redisAsyncContext *ac);
 
+/// Bytes waiting to be read on a socket (FIONREAD), 0 on error.
+int chiredis_pending_input(int fd);
+
 /// The context's socket, or -1.
 int chiredis_fd(const redisAsyncContext *ac);
 #endif

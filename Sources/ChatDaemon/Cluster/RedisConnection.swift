@@ -31,6 +31,8 @@ final class RedisConnection {
 
     init(reactor: Reactor) { self.reactor = reactor }
 
+    static let readsPerTurn = 16
+
     var isOpen: Bool { context != nil }
 
     /// Starts connecting; `onConnected` or `onLost` follows.
@@ -149,7 +151,16 @@ final class RedisConnection {
     }
 
     private func ready(_ readable: Bool, _ writable: Bool) {
-        if readable, let ac = context { redisAsyncHandleRead(ac) }
+        if readable, let ac = context {
+            redisAsyncHandleRead(ac)
+            // hiredis reads 16 KiB at a time: under load, take what is already there in this
+            // turn (bounded), so that one turn's lines reach each member in one writev.
+            var rounds = 1
+            while rounds < Self.readsPerTurn, let ac = context, chiredis_pending_input(chiredis_fd(ac)) > 0 {
+                redisAsyncHandleRead(ac)
+                rounds += 1
+            }
+        }
         if writable, let ac = context { redisAsyncHandleWrite(ac) }
     }
 
