@@ -27,6 +27,12 @@ public struct ClusterMessage: Equatable, Sendable {
         case kick(nick: String, reason: String?, by: String)
         /// The topic set or cleared (`text` nil) on some node.
         case topic(text: String?, setBy: String, setAt: Int64)
+        /// `/ban` or `/mute` of a member of another node: run there, as `by` (the node that
+        /// has `target` runs it; its result comes back as lines and a `sanctions` message).
+        case command(target: String, name: String, arguments: String, by: String)
+        /// Every ban and mute, and slowmode, after a change on the sending node: each node
+        /// takes the list as it is, so all hold the same, last change winning.
+        case sanctions([Sanction], slowmode: Int?)
     }
 
     /// The node that sent it (or, for `nodeGone`, the node that is gone).
@@ -60,6 +66,8 @@ public struct ClusterMessage: Equatable, Sendable {
         case .privateMessage: out.append(UInt8(ascii: "M"))
         case .kick: out.append(UInt8(ascii: "K"))
         case .topic: out.append(UInt8(ascii: "T"))
+        case .command: out.append(UInt8(ascii: "C"))
+        case .sanctions: out.append(UInt8(ascii: "S"))
         }
         field(node)
         field(String(sequence))
@@ -85,6 +93,22 @@ public struct ClusterMessage: Equatable, Sendable {
             field(setBy)
             field(String(setAt))
             if let text { field(text) }
+        case let .command(target, name, arguments, by):
+            field(target)
+            field(name)
+            field(arguments)
+            field(by)
+        case let .sanctions(list, slowmode):
+            field(slowmode.map(String.init) ?? "")
+            for sanction in list {
+                field(sanction.kind.rawValue)
+                field("\(sanction.range)")
+                field(sanction.nick ?? "")
+                field(sanction.reason ?? "")
+                field(sanction.setBy)
+                field(String(sanction.setAt))
+                field(sanction.expiresAt.map(String.init) ?? "")
+            }
         }
         return out
     }
@@ -130,6 +154,22 @@ public struct ClusterMessage: Equatable, Sendable {
         case UInt8(ascii: "T"):
             guard fields.count == 4 || fields.count == 5, let setAt = Int64(fields[3]) else { return nil }
             body = .topic(text: fields.count == 5 ? fields[4] : nil, setBy: fields[2], setAt: setAt)
+        case UInt8(ascii: "C"):
+            guard fields.count == 6 else { return nil }
+            body = .command(target: fields[2], name: fields[3], arguments: fields[4], by: fields[5])
+        case UInt8(ascii: "S"):
+            guard fields.count >= 3, (fields.count - 3) % 7 == 0 else { return nil }
+            let slowmode = fields[2].isEmpty ? nil : Int(fields[2])
+            var list: [Sanction] = []
+            var index = 3
+            while index < fields.count {
+                let f = fields[index..<(index + 7)].map { $0 }
+                guard let kind = Sanction.Kind(rawValue: f[0]), let range = IPRange(parsing: f[1]), let setAt = Int64(f[5]) else { return nil }
+                list.append(Sanction(kind: kind, range: range, nick: f[2].isEmpty ? nil : f[2], reason: f[3].isEmpty ? nil : f[3],
+                                     setBy: f[4], setAt: setAt, expiresAt: f[6].isEmpty ? nil : Int64(f[6])))
+                index += 7
+            }
+            body = .sanctions(list, slowmode: slowmode)
         default:
             return nil
         }

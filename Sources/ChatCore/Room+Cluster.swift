@@ -157,6 +157,12 @@ extension Room {
             effects.append(.send(FrameEncoder.frame(Notice.youWereKicked(reason: reason)), to: target))
             effects.append(.close(target, reason: "kicked by \(by) on node \(message.node)" + (reason.map { ": \($0)" } ?? "")))
             effects.append(.log(leaveRecord(member, peer: peer, reason: "kicked by \(by) on node \(message.node)")))
+        case let .command(target, name, arguments, by):
+            guard message.node != node, member(named: target) != nil else { return }
+            _ = control(name, arguments: arguments, actor: by, now: now, effects: &effects)
+        case let .sanctions(list, slowmode):
+            guard message.node != node else { return }
+            adoptSanctions(list, slowmode: slowmode, now: now, effects: &effects)
         case let .topic(text, setBy, setAt):
             guard message.node != node else { return }
             topic = text.map { Topic(text: $0, setBy: setBy, setAt: setAt) }
@@ -259,6 +265,44 @@ extension Room {
         guard cluster?.linked == true else { return false }
         cluster!.outbox.append(.publish(body))
         return true
+    }
+
+    /// Sends this node's bans, mutes and slowmode to the others after a change here.
+    func shareSanctions() {
+        _ = publishToOthers(.sanctions(sanctions, slowmode: slowmodeSeconds))
+    }
+
+    /// Another node's list: taken as it is, saved, and its bans enforced on this node's
+    /// members (announced to the whole room, since only this node knows who they were).
+    func adoptSanctions(_ list: [Sanction], slowmode: Int?, now: RoomTime, effects: inout [RoomEffect]) {
+        sanctions = list
+        slowmodeSeconds = slowmode
+        effects.append(.durableStateChanged)
+        for id in memberOrder {
+            guard case let .member(victim, _)? = clients[id], let ban = activeBan(for: victim.address, now: now) else { continue }
+            removeMember(id, victim)
+            let seconds = ban.secondsLeft(at: now)
+            effects.append(.send(FrameEncoder.frame(Notice.youWereBanned(seconds: seconds, reason: ban.reason)), to: id))
+            effects.append(.close(id, reason: "banned by \(ban.setBy) on another node"))
+            if ban.nick.map(nicknames.key) != nicknames.key(victim.nick) {
+                broadcast(Notice.banned(victim.nick, seconds: seconds, reason: ban.reason), effects: &effects)
+            }
+        }
+    }
+
+    /// `/ban` or `/mute` of a member of another node: run by that node. Nil when the
+    /// target is not another node's member.
+    func forwardToMembersNode(_ target: String, _ call: CommandCall, _ effects: inout [RoomEffect]) -> CommandResult? {
+        guard member(named: target) == nil, let remote = remoteMember(named: target),
+              publishToOthers(.command(target: remote.nick, name: call.command.name, arguments: call.arguments, by: call.moderator.name))
+        else { return nil }
+        if call.moderator.client == nil { tell(call.moderator, "Sent to node \(remote.node), which has \(remote.nick).", effects: &effects) }
+        return .done
+    }
+
+    /// Expiry in a cluster: every node expires its own copy, so each tells its own members.
+    func announceExpiry(_ text: String, effects: inout [RoomEffect]) {
+        if cluster != nil { deliverLocally(text, effects: &effects) } else { broadcast(text, effects: &effects) }
     }
 
     private func deliverLocally(_ text: String, effects: inout [RoomEffect]) {

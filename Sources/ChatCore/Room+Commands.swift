@@ -113,6 +113,7 @@ extension Room {
             if first == "--purge" { purge = true } else if seconds == nil, let parsed = SanctionDuration.parse(first) { seconds = parsed } else { break }
             tokens.removeFirst()
         }
+        if let forwarded = forwardToMembersNode(target, call, &effects) { return forwarded }
         return ban(target, seconds: seconds, reason: Self.reason(tokens), purge: purge, by: call.moderator, now: call.now, effects: &effects)
     }
 
@@ -131,6 +132,7 @@ extension Room {
             seconds = parsed
             tokens.removeFirst()
         }
+        if let forwarded = forwardToMembersNode(target, call, &effects) { return forwarded }
         return mute(target, seconds: seconds, reason: Self.reason(tokens), by: call.moderator, now: call.now, effects: &effects)
     }
 

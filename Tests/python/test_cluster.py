@@ -46,18 +46,26 @@ class ClusterTestCase(ChatAssertions, unittest.TestCase):
                 self.assertEqual(daemon.stop(), 0, daemon.stderr)
         super().tearDown()
 
-    def connect(self, node):
-        client = OriginalClient.connect(self.daemons[node].port, timeout=READ_DEADLINE)
+    def connect(self, node, source=None):
+        client = OriginalClient.connect(self.daemons[node].port, source=source, timeout=READ_DEADLINE)
         self.addCleanup(client.close)
         return client
 
-    def join(self, node, nick, others=()):
+    def join(self, node, nick, others=(), source=None):
         """Joins `nick` on `node`; it and every one of `others` see the join notice."""
-        client = self.connect(node)
+        client = self.connect(node, source=source)
         client.join(nick)
         self.assertEqual(client.recv_n(2), ["Connected to the server", f"{nick} has joined the chat!"])
         for other in others:
             self.assertEqual(other.recv(), f"{nick} has joined the chat!")
+        return client
+
+    def join_admin(self, node, others=(), source=None):
+        client = self.connect(node, source=source)
+        client.login_admin(ADMIN_PASSWORD)
+        self.assertEqual(client.recv_n(2), ["Connected to the server", "An admin has joined the chat!"])
+        for other in others:
+            self.assertEqual(other.recv(), "An admin has joined the chat!")
         return client
 
     def join_everywhere(self, names_by_node):
@@ -135,14 +143,6 @@ class ClusterChatTests(ClusterTestCase):
 class ClusterCommandTests(ClusterTestCase):
     nodes = 2
 
-    def join_admin(self, node, others=()):
-        client = self.connect(node)
-        client.login_admin(ADMIN_PASSWORD)
-        self.assertEqual(client.recv_n(2), ["Connected to the server", "An admin has joined the chat!"])
-        for other in others:
-            self.assertEqual(other.recv(), "An admin has joined the chat!")
-        return client
-
     def test_who_lists_every_member_with_its_node(self):
         clients = self.join_everywhere([["ann", "zoe"], ["bob"]])
         for name in ("ann", "bob"):
@@ -156,7 +156,7 @@ class ClusterCommandTests(ClusterTestCase):
         self.assertEqual(clients["bob"].recv(), "[PM from ann] psst")
         clients["ann"].send("/msg nobody hello")
         self.assertEqual(clients["ann"].recv(), "No member is called nobody.")
-        self.barrier(clients["bob"], "bob", [clients["zoe"], clients["ann"]])  # zoe saw no PM
+        self.barrier(clients["bob"], "bob", [clients["zoe"], clients["ann"], clients["bob"]])  # zoe saw no PM
 
     def test_kick_and_topic_from_one_node_act_on_the_other(self):
         ann = self.join(0, "ann")
@@ -184,6 +184,43 @@ class ClusterCommandTests(ClusterTestCase):
             self.assertEqual(client.recv(), "bob has joined the chat!")
         again.send("/who")
         self.assertEqual(again.recv(), "4 members: admin (node1) [admin], ann (node1), bob (node1), late (node2)")
+
+
+class ClusterSanctionTests(ClusterTestCase):
+    nodes = 2
+
+    def test_bans_mutes_and_slowmode_set_on_one_node_hold_on_the_other(self):
+        admin = self.join_admin(0, source="127.0.0.2")
+        ann = self.join(0, "ann", [admin], source="127.0.0.4")
+        bob = self.join(1, "bob", [admin, ann], source="127.0.0.3")
+        carl = self.join(1, "carl", [admin, ann, bob], source="127.0.0.5")
+        dan = self.join(1, "dan", [admin, ann, bob, carl], source="127.0.0.6")
+
+        admin.send("/mute carl")  # carl is on the other node: the command runs there
+        self.assertEqual(carl.recv(), "You have been muted by an admin.")
+        for client in (bob, dan):
+            self.assertEqual(client.recv(), "carl has been muted.")
+        carl.send("can anyone hear me")
+        self.assertEqual(carl.recv(), "You are muted.")
+        self.barrier(dan, "dan", [admin, ann, bob, carl, dan])  # nobody got carl's line
+
+        admin.send("/ban bob")
+        self.assertEqual(bob.recv(), "You have been banned by an admin.")
+        self.assertClosed(bob)
+        for client in (admin, ann, carl, dan):
+            self.assertEqual(client.recv(), "bob has been banned from the server.")
+        # The ban holds on the node where it was not set, too.
+        again = self.connect(0, source="127.0.0.3")
+        again.join("bob")
+        self.assertEqual(again.recv(), "You are banned from this server.")
+        self.assertClosed(again)
+
+        admin.send("/slowmode 60")
+        for client in (admin, ann, carl, dan):
+            self.assertEqual(client.recv(), "Slowmode is on: one message every 1m per member.")
+        dan.send("again")  # dan spoke (the barrier) less than 60 s ago, on the other node
+        self.assertTrue(dan.recv().startswith("Slowmode is on: you may send your next message in "))
+        self.barrier(admin, "admin", [admin, ann, carl, dan])
 
 
 class ClusterNicknameTests(ClusterTestCase):
