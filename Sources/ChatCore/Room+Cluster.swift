@@ -102,7 +102,7 @@ extension Room {
     /// on every node, since Redis decided it); `roster` is the other nodes' members;
     /// `departed` are members that left here while the link was down.
     public func clusterLinked(claims: [ClientID: Bool], roster: [(nick: String, node: String)], departed: [String],
-                              now: RoomTime, effects: inout [RoomEffect]) {
+                              history: [History.Entry] = [], state: [ClusterMessage] = [], now: RoomTime, effects: inout [RoomEffect]) {
         guard let part = cluster, !part.linked else { return }
         cluster!.linked = true
         cluster!.remote = [:]
@@ -111,6 +111,18 @@ extension Room {
                                           message: "Linked to the cluster as node \(part.node) with \(memberOrder.count) member(s) here, \(roster.count) elsewhere",
                                           fields: ["chat_node": part.node])))
         if !memberOrder.isEmpty { deliverLocally(Notice.clusterWhole, effects: &effects) }
+        // Redis holds the room's history, bans, mutes and topic: a node that links takes
+        // them (lines said here during a split stay out of the shared history).
+        if !history.isEmpty { self.history = History(limit: configuration.historyLimit, entries: Array(history.suffix(configuration.historyLimit))) }
+        for message in state {
+            switch message.body {
+            case let .sanctions(list, slowmode): adoptSanctions(list, slowmode: slowmode, now: now, effects: &effects)
+            case let .topic(text, setBy, setAt):
+                topic = text.map { Topic(text: $0, setBy: setBy, setAt: setAt) }
+                effects.append(.durableStateChanged)
+            default: break
+            }
+        }
         for nick in departed {
             cluster!.outbox.append(.publish(.left(nick: nick)))
             broadcast(Notice.left(nick), effects: &effects)

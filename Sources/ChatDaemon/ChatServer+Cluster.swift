@@ -31,8 +31,9 @@ extension ChatServer {
                 room.clusterSplit(reason: reason, now: now(), effects: &effects)
                 applyEffects()
             },
-            linked: { [unowned self] claims, roster, departed in
-                room.clusterLinked(claims: claims, roster: roster, departed: departed, now: now(), effects: &effects)
+            linked: { [unowned self] claims, roster, departed, shared in
+                room.clusterLinked(claims: claims, roster: roster, departed: departed, history: shared.history,
+                                   state: [shared.sanctions, shared.topic].compactMap { $0 }, now: now(), effects: &effects)
                 applyEffects()
             },
             claimAnswered: { [unowned self] client, outcome in
@@ -43,6 +44,7 @@ extension ChatServer {
             log: { [unowned self] warning, message in
                 log(warning ? .warning : .info, "cluster-redis", message, ["chat_node": node])
             })
+        link.historyLimit = settings.historyLines
         cluster = link
         log(.info, "cluster-start", "Joining room \(settings.roomName) as node \(node) through \(endpoint)", ["chat_node": node])
         link.start()

@@ -83,9 +83,9 @@ class RedisServer:
             return reply.decode(errors="replace").strip()
 
 
-def start_node(test, redis, name, extra=()):
+def start_node(test, redis, name, extra=(), seed_behaviour=None):
     """A chatroomd joined to `redis` as node `name`, linked before it returns."""
-    daemon = Daemon(["--redis", redis.url, "--node-name", name] + list(extra))
+    daemon = Daemon(["--redis", redis.url, "--node-name", name] + list(extra), seed_behaviour=seed_behaviour)
     daemon.start()
     test.addCleanup(daemon.kill)
     daemon.wait_for_log(r"Linked to the cluster as node " + name, timeout=START_DEADLINE)

@@ -33,12 +33,16 @@ WHOLE = "The link between chat servers is back: the room is whole again."
 
 class ClusterTestCase(ChatAssertions, unittest.TestCase):
     nodes = 3
+    seed_behaviour = None  # None: the fixture's (no history)
 
     def setUp(self):
         super().setUp()
         self.redis = RedisServer(temporary_directory(self)).start()
         self.addCleanup(self.redis.kill)
-        self.daemons = [start_node(self, self.redis, f"node{i + 1}") for i in range(self.nodes)]
+        self.daemons = [self.start_node(i) for i in range(self.nodes)]
+
+    def start_node(self, index):
+        return start_node(self, self.redis, f"node{index + 1}", seed_behaviour=self.seed_behaviour)
 
     def tearDown(self):
         for daemon in self.daemons:
@@ -221,6 +225,40 @@ class ClusterSanctionTests(ClusterTestCase):
         dan.send("again")  # dan spoke (the barrier) less than 60 s ago, on the other node
         self.assertTrue(dan.recv().startswith("Slowmode is on: you may send your next message in "))
         self.barrier(admin, "admin", [admin, ann, carl, dan])
+
+
+class ClusterHistoryTests(ClusterTestCase):
+    nodes = 1
+    seed_behaviour = [a for a in ["--history-lines", "5", "--flood-burst", "1000", "--flood-rate", "1000",
+                                  "--joins-per-address-per-minute", "off", "--presence-rate", "off",
+                                  "--accepts-per-address-per-second", "off"]]
+
+    def test_a_joiner_on_a_node_started_later_gets_the_same_history_and_topic(self):
+        ann = self.connect(0)
+        ann.join("ann")
+        self.assertEqual(ann.recv_n(2), ["Connected to the server", "ann has joined the chat!"])
+        for i in range(7):
+            ann.send(f"line {i}")
+        self.assertEqual(ann.recv_n(7), [f"ann: line {i}" for i in range(7)])
+        admin = self.connect(0)
+        admin.login_admin(ADMIN_PASSWORD)
+        admin.recv_until("An admin has joined the chat!")  # after the history replay
+        self.assertEqual(ann.recv(), "An admin has joined the chat!")
+        admin.send("/topic Shared topic")
+        self.assertEqual(ann.recv(), "admin set the topic: Shared topic")
+        self.daemons.append(self.start_node(1))  # knows nothing but what Redis holds
+        replays = []
+        for node, nick in ((0, "early"), (1, "late")):
+            client = self.connect(node)
+            client.join(nick)
+            frames = client.recv_until(f"{nick} has joined the chat!")
+            self.assertEqual(frames[0], "Connected to the server")
+            replays.append(frames[1:-1])
+        self.assertEqual(replays[0][0], "Topic: Shared topic")
+        history = replays[0][1:]
+        self.assertEqual(len(history), 5, replays[0])
+        self.assertTrue(all(f"ann: line {i}" in line for line, i in zip(history, range(2, 7))), history)
+        self.assertEqual(replays[1], replays[0])
 
 
 class ClusterNicknameTests(ClusterTestCase):

@@ -18,13 +18,24 @@ final class ClusterLink {
     struct Hooks {
         var received: (ClusterMessage) -> Void
         var split: (String) -> Void
-        var linked: (_ claims: [ClientID: Bool], _ roster: [(nick: String, node: String)], _ departed: [String]) -> Void
+        var linked: (_ claims: [ClientID: Bool], _ roster: [(nick: String, node: String)], _ departed: [String],
+                     _ shared: SharedState) -> Void
         var claimAnswered: (ClientID, ClaimOutcome) -> Void
         var localNicknames: () -> [(client: ClientID, key: String, nick: String)]
         var log: (_ warning: Bool, _ message: String) -> Void
     }
 
     enum State { case idle, connecting, linking, linked, leaving }
+
+    /// What Redis keeps for nodes that link later: the history, the last sanctions and topic.
+    struct SharedState {
+        var history: [History.Entry] = []
+        var sanctions: ClusterMessage? = nil
+        var topic: ClusterMessage? = nil
+    }
+
+    /// Lines kept in Redis' history list (the Room's `history-lines`); 0 keeps none.
+    var historyLimit = 50
 
     let endpoint: RedisEndpoint
     let node: String
@@ -106,7 +117,19 @@ final class ClusterLink {
         guard state == .linked else { return }
         sequence += 1
         let message = ClusterMessage(node: node, sequence: sequence, body: body)
-        guard commands.send([Self.publishWord, channel, message.encoded()]) else { return fail("could not send to Redis") }
+        let encoded = message.encoded()
+        let sent: Bool
+        switch body {
+        case let .line(text, kept: true) where historyLimit > 0:
+            sent = evalBytes(ClusterScripts.publishKeeping, [channel, encoded, Array("h".utf8), Array((prefix + "history").utf8),
+                                                             Array("\(WallClock.now() / 1_000_000_000) \(text)".utf8), Array("\(historyLimit)".utf8)])
+        case .sanctions, .topic:
+            let key = prefix + ({ if case .topic = body { return "topic" } else { return "sanctions" } }())
+            sent = evalBytes(ClusterScripts.publishKeeping, [channel, encoded, Array("s".utf8), Array(key.utf8), [], Array("0".utf8)])
+        default:
+            sent = commands.send([Self.publishWord, channel, encoded])
+        }
+        guard sent else { return fail("could not send to Redis") }
         unechoed.append((sequence, message, MonotonicClock.now()))
     }
 
@@ -175,7 +198,7 @@ final class ClusterLink {
         eval(ClusterScripts.link, arguments) { [weak self] reply in
             guard let self, state == .linking else { return }
             let parts = reply?.items ?? []
-            guard parts.count == 3 else { return fail("linking failed: \(String(describing: reply))") }
+            guard parts.count == 6 else { return fail("linking failed: \(String(describing: reply))") }
             let outcomes = parts[0].items
             var claims: [ClientID: Bool] = [:]
             for (index, member) in members.enumerated() where index < outcomes.count {
@@ -189,7 +212,14 @@ final class ClusterLink {
             retryDelay = Self.firstRetry
             if lastFailure != nil { hooks.log(false, "Redis at \(endpoint) answers again") }
             lastFailure = nil
-            hooks.linked(claims, roster, parts[2].items.compactMap(\.text))
+            var shared = SharedState()
+            for item in parts[3].items {
+                guard let line = item.text, let space = line.firstIndex(of: " "), let seconds = Int64(line[..<space]) else { continue }
+                shared.history.append(History.Entry(unixSeconds: seconds, text: String(line[line.index(after: space)...]), address: .v6(0, 0)))
+            }
+            if case let .string(bytes) = parts[4] { shared.sanctions = bytes.withUnsafeBytes(ClusterMessage.init(decoding:)) }
+            if case let .string(bytes) = parts[5] { shared.topic = bytes.withUnsafeBytes(ClusterMessage.init(decoding:)) }
+            hooks.linked(claims, roster, parts[2].items.compactMap(\.text), shared)
             let held = heldWhileLinking
             heldWhileLinking.removeAll()
             for message in held where state == .linked { hooks.received(message) }
@@ -236,6 +266,10 @@ final class ClusterLink {
         lastFailure = reason
         retryTimer = reactor.schedule(afterNanoseconds: retryDelay) { [weak self] in self?.connect() }
         retryDelay = min(retryDelay * 2, Self.lastRetry)
+    }
+
+    private func evalBytes(_ script: String, _ arguments: [[UInt8]]) -> Bool {
+        commands.send([Self.evalWord, Array(script.utf8), Array("0".utf8)] + arguments)
     }
 
     @discardableResult

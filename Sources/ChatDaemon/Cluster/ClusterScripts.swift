@@ -8,11 +8,29 @@
 /// - `chatroomd:{lobby}:nodes`: set of live node names;
 /// - `chatroomd:{lobby}:lease:NODE`: exists while NODE is alive (PX, renewed every second);
 /// - `chatroomd:{lobby}:nicks:NODE`: hash, nickname key → nickname, of NODE's members;
-/// - `chatroomd:{lobby}:nick:KEY`: the node holding nickname KEY (the claim itself).
+/// - `chatroomd:{lobby}:nick:KEY`: the node holding nickname KEY (the claim itself);
+/// - `chatroomd:{lobby}:history`: list of kept lines (`UNIXSECONDS TEXT`), the last
+///   `history-lines` of them, pushed in the same script as their `PUBLISH`;
+/// - `chatroomd:{lobby}:sanctions`, `chatroomd:{lobby}:topic`: the last `sanctions` and
+///   `topic` messages published, for a node that links later.
 ///
 /// Keys are passed as arguments rather than KEYS: they are derived inside the scripts from
 /// the room's prefix, all within the room's hash slot.
 enum ClusterScripts {
+    /// A message that is also state. ARGV: channel, message, mode, key, value, limit. Mode
+    /// `h`: the value is pushed on the list `key`, trimmed to `limit`; `s`: `key` is set to
+    /// the message. In one script, so the stored order is the channel's.
+    static let publishKeeping = """
+        redis.call('PUBLISH', ARGV[1], ARGV[2])
+        if ARGV[3] == 'h' then
+          redis.call('RPUSH', ARGV[4], ARGV[5])
+          redis.call('LTRIM', ARGV[4], -tonumber(ARGV[6]), -1)
+        elseif ARGV[3] == 's' then
+          redis.call('SET', ARGV[4], ARGV[2])
+        end
+        return 1
+        """
+
     /// ARGV: full nick key, node, the node's hash, nickname. 1 if claimed, 0 if held.
     static let claim = """
         if redis.call('SET', ARGV[1], ARGV[2], 'NX') then
@@ -111,6 +129,7 @@ enum ClusterScripts {
           end
         end
         redis.call('PUBLISH', p .. 'channel', '1N' .. #node .. ':' .. node .. #ARGV[4] .. ':' .. ARGV[4])
-        return {claims, roster, departed}
+        return {claims, roster, departed, redis.call('LRANGE', p .. 'history', 0, -1),
+                redis.call('GET', p .. 'sanctions') or '', redis.call('GET', p .. 'topic') or ''}
         """
 }
