@@ -85,6 +85,7 @@ test-systemd:
 	rm -rf $(E2E_STAGE)
 	$(MAKE) install DESTDIR=$(E2E_STAGE) PREFIX=/usr
 	Tests/systemd/e2e.sh $(E2E_STAGE)
+	Tests/systemd/cluster.sh $(E2E_STAGE)
 
 # The Debian package (packaging/debian, docs/operations.md "Packages and upgrades"): the version
 # is ChatroomVersion.current (Sources/ChatProtocol/Version.swift), the one version number.
