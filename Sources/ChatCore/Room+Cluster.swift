@@ -110,7 +110,6 @@ extension Room {
         effects.append(.log(RoomLogRecord(level: .notice, event: "cluster-linked",
                                           message: "Linked to the cluster as node \(part.node) with \(memberOrder.count) member(s) here, \(roster.count) elsewhere",
                                           fields: ["chat_node": part.node])))
-        if !memberOrder.isEmpty { deliverLocally(Notice.clusterWhole, effects: &effects) }
         // Redis holds the room's history, bans, mutes and topic: a node that links takes
         // them (lines said here during a split stay out of the shared history).
         if !history.isEmpty { self.history = History(limit: configuration.historyLimit, entries: Array(history.suffix(configuration.historyLimit))) }
@@ -139,6 +138,8 @@ extension Room {
                 cluster!.outbox.append(.claimNick(client, key: key, nick: nick))
             }
         }
+        // After the claims, so a member who lost its nickname hears only why.
+        if !memberOrder.isEmpty { deliverLocally(Notice.clusterWhole, effects: &effects) }
     }
 
     /// A message from the channel, in the channel's order.
