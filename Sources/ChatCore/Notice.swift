@@ -32,6 +32,9 @@ public enum Notice {
     public static func nickTakenDuringSplit(_ nick: String) -> String {
         "While the chat servers were apart, a member on another server took the nickname \(nick) first; reconnect with another nickname."
     }
+    public static func renamedAfterSplit(_ nick: String, _ renamed: String) -> String {
+        "While the chat servers were apart, a member on another server took the nickname \(nick) first; you are now \(renamed)."
+    }
     public static let clusterWhole = "The link between chat servers is back: the room is whole again."
     public static let addressBanned = "You are banned from this server."
     public static let adminLoginDisabled = "Admin login is disabled on this server (no admin password hash is configured)."

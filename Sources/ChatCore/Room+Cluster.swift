@@ -131,7 +131,7 @@ extension Room {
             case true?:
                 cluster!.outbox.append(.publish(.joined(nick: nick)))
             case false?:
-                loseNickname(client, nick: nick, now: now, effects: &effects)
+                loseNickname(client, nick: nick, rename: true, now: now, effects: &effects)
             case nil:
                 // Joined while the link was being made: claimed now.
                 cluster!.claims[client] = PendingClaim(key: key, nick: nick, account: nil, address: remoteAddress, peer: "", isMember: true)
@@ -202,7 +202,7 @@ extension Room {
                 if case .granted = outcome { cluster!.outbox.append(.releaseNick(key: pending.key)) }
                 return
             }
-            if case .taken = outcome { return loseNickname(client, nick: pending.nick, now: now, effects: &effects) }
+            if case .taken = outcome { return loseNickname(client, nick: pending.nick, rename: false, now: now, effects: &effects) }
             cluster!.outbox.append(.publish(.joined(nick: pending.nick)))
             return
         }
@@ -255,16 +255,43 @@ extension Room {
         if cluster!.linked { cluster!.outbox.append(.publish(joined ? .joined(nick: nick) : .left(nick: nick))) }
     }
 
-    /// Two members took the same nickname on two nodes while the room was split; the
-    /// node that claimed it first keeps it, so this member is let go with a notice.
-    private func loseNickname(_ client: ClientID, nick: String, now: RoomTime, effects: inout [RoomEffect]) {
-        guard case let .member(member, peer)? = clients[client] else { return }
-        removeMember(client, member)
+    /// Two members took the same nickname on two nodes while the room was split. The
+    /// node that claimed it first keeps it (Redis decided, the same answer for every node);
+    /// this node's member is renamed (`zed_2`, claimed like a join) and told why, or, when
+    /// no variant is free or the variant is lost too, let go with a notice.
+    func loseNickname(_ client: ClientID, nick: String, rename: Bool, now: RoomTime, effects: inout [RoomEffect]) {
+        guard case .member(var member, let peer)? = clients[client] else { return }
         // Not this node's to release: the other node's member holds it now.
+        cluster!.outbox.removeAll { $0 == .releaseNick(key: nicknames.key(nick)) }
+        if rename, let renamed = freeVariant(of: nick) {
+            let key = nicknames.key(renamed)
+            nickIndex[nicknames.key(nick)] = nil
+            nickIndex[key] = client
+            member.nick = renamed
+            member.chatPrefix = Array(ServerReply.chatLine(renamed, "").utf8)
+            clients[client] = .member(member, peer: peer)
+            cluster!.claims[client] = PendingClaim(key: key, nick: renamed, account: nil, address: member.address, peer: peer, isMember: true)
+            cluster!.outbox.append(.claimNick(client, key: key, nick: renamed))
+            effects.append(.send(FrameEncoder.frame(Notice.renamedAfterSplit(nick, renamed)), to: client))
+            effects.append(.log(RoomLogRecord(level: .notice, event: "nick", message: "\(nick) is now known as \(renamed): the nickname was taken on another node during a split",
+                                              fields: ["chat_nick": renamed, "chat_old_nick": nick, "chat_peer": peer])))
+            return
+        }
+        removeMember(client, member)
         cluster!.outbox.removeAll { $0 == .releaseNick(key: nicknames.key(nick)) }
         effects.append(.send(FrameEncoder.frame(Notice.nickTakenDuringSplit(nick)), to: client))
         effects.append(.close(client, reason: "nickname taken on another node during a split"))
         effects.append(.log(leaveRecord(member, peer: peer, reason: "nickname taken on another node during a split")))
+    }
+
+    /// `nick_2` ... `nick_9`: the first that is valid and held by no member this node knows.
+    private func freeVariant(of nick: String) -> String? {
+        for number in 2...9 {
+            let candidate = "\(nick.utf8.count > Nickname.maximumByteCount - 2 ? String(nick.prefix(Nickname.maximumByteCount / 2)) : nick)_\(number)"
+            let key = nicknames.key(candidate)
+            if nicknames.problem(with: candidate) == nil, nickIndex[key] == nil, cluster?.remote[key] == nil { return candidate }
+        }
+        return nil
     }
 
     /// A member of another node, by nickname, while linked.
@@ -280,75 +307,9 @@ extension Room {
         return true
     }
 
-    /// Sends this node's bans, mutes and slowmode to the others after a change here.
-    func shareSanctions() {
-        _ = publishToOthers(.sanctions(sanctions, slowmode: slowmodeSeconds))
-    }
-
-    /// Another node's list: taken as it is, saved, and its bans enforced on this node's
-    /// members (announced to the whole room, since only this node knows who they were).
-    func adoptSanctions(_ list: [Sanction], slowmode: Int?, now: RoomTime, effects: inout [RoomEffect]) {
-        sanctions = list
-        slowmodeSeconds = slowmode
-        effects.append(.durableStateChanged)
-        for id in memberOrder {
-            guard case let .member(victim, _)? = clients[id], let ban = activeBan(for: victim.address, now: now) else { continue }
-            removeMember(id, victim)
-            let seconds = ban.secondsLeft(at: now)
-            effects.append(.send(FrameEncoder.frame(Notice.youWereBanned(seconds: seconds, reason: ban.reason)), to: id))
-            effects.append(.close(id, reason: "banned by \(ban.setBy) on another node"))
-            if ban.nick.map(nicknames.key) != nicknames.key(victim.nick) {
-                broadcast(Notice.banned(victim.nick, seconds: seconds, reason: ban.reason), effects: &effects)
-            }
-        }
-    }
-
-    /// `/ban` or `/mute` of a member of another node: run by that node. Nil when the
-    /// target is not another node's member.
-    func forwardToMembersNode(_ target: String, _ call: CommandCall, _ effects: inout [RoomEffect]) -> CommandResult? {
-        guard member(named: target) == nil, let remote = remoteMember(named: target),
-              publishToOthers(.command(target: remote.nick, name: call.command.name, arguments: call.arguments, by: call.moderator.name))
-        else { return nil }
-        if call.moderator.client == nil { tell(call.moderator, "Sent to node \(remote.node), which has \(remote.nick).", effects: &effects) }
-        return .done
-    }
-
-    /// Expiry in a cluster: every node expires its own copy, so each tells its own members.
-    func announceExpiry(_ text: String, effects: inout [RoomEffect]) {
-        if cluster != nil { deliverLocally(text, effects: &effects) } else { broadcast(text, effects: &effects) }
-    }
-
-    private func deliverLocally(_ text: String, effects: inout [RoomEffect]) {
+    func deliverLocally(_ text: String, effects: inout [RoomEffect]) {
         guard !memberOrder.isEmpty else { return }
         effects.append(.broadcast(FrameEncoder.frame(text), to: memberOrder))
     }
 }
 
-extension Room {
-    /// `/who` in a cluster: every member of every node, each with its node.
-    func clusterWhoLine(node: String, now: RoomTime) -> String {
-        var entries = memberList(now: now).map { info in
-            (key: nicknames.key(info.nick),
-             text: info.nick + " (\(node))" + (info.isAdmin ? " [admin]" : "") + (info.isMuted ? " [muted]" : ""))
-        }
-        for remote in remoteMembers { entries.append((nicknames.key(remote.nick), "\(remote.nick) (\(remote.node))")) }
-        entries.sort { $0.key < $1.key }
-        return "\(entries.count) member\(entries.count == 1 ? "" : "s"): " + entries.map(\.text).joined(separator: ", ")
-    }
-
-    /// `/kick` of a member of another node: that node disconnects them, this one tells the room.
-    func kickRemote(_ remote: (nick: String, node: String), reason: String?, by moderator: Moderator,
-                    effects: inout [RoomEffect]) -> CommandResult {
-        guard publishToOthers(.kick(nick: remote.nick, reason: reason, by: moderator.name)) else {
-            return refuse(moderator, Notice.noSuchMember(remote.nick), effects: &effects)
-        }
-        broadcast(Notice.kicked(remote.nick, reason: reason), effects: &effects)
-        var fields = ["chat_target": remote.nick, "chat_by": moderator.name, "chat_node": remote.node]
-        if let reason { fields["chat_reason"] = reason }
-        effects.append(.log(RoomLogRecord(level: .notice, event: "kick",
-                                          message: "\(remote.nick) (node \(remote.node)) was kicked by \(moderator.name)" + (reason.map { ": \($0)" } ?? ""),
-                                          fields: fields)))
-        if moderator.client == nil { tell(moderator, "Kicked \(remote.nick).", effects: &effects) }
-        return .done
-    }
-}

@@ -100,7 +100,7 @@ struct RoomClusterTests {
                                                        .publish(.joined(nick: "alice"))])
     }
 
-    @Test func aNicknameLostDuringTheSplitDisconnectsItsLocalHolder() {
+    @Test func aNicknameLostDuringTheSplitRenamesItsLocalHolder() {
         let driver = Self.linked()
         _ = Self.admit(driver, "alice")
         var effects: [RoomEffect] = []
@@ -109,8 +109,28 @@ struct RoomClusterTests {
         driver.room.clusterLinked(claims: [driver.id("alice"): false], roster: [(nick: "alice", node: "n2")], departed: [],
                                   now: driver.now, effects: &effects)
         let id = driver.id("alice").rawValue
-        #expect(Self.texts(effects) == ["send \(Notice.nickTakenDuringSplit("alice")) to \(id)", "close \(id)"])
+        #expect(Self.texts(effects) == ["send \(Notice.renamedAfterSplit("alice", "alice_2")) to \(id)",
+                                        "broadcast \(Notice.clusterWhole) to [\(id)]"])
+        #expect(driver.room.takeClusterEffects() == [.claimNick(driver.id("alice"), key: "alice_2", nick: "alice_2")],
+                "the new nickname is claimed; the other node's claim on alice stays")
+        effects = []
+        driver.room.nickClaimed(driver.id("alice"), outcome: .granted, now: driver.now, effects: &effects)
+        #expect(driver.room.takeClusterEffects() == [.publish(.joined(nick: "alice_2"))])
+        #expect(driver.receive("alice", "hi").isEmpty)
+        #expect(driver.room.takeClusterEffects() == [.publish(.line("alice_2: hi", kept: true))])
+    }
+
+    @Test func aRenamedMemberWhoseNewNicknameIsTakenTooIsLetGo() {
+        let driver = Self.linked()
+        _ = Self.admit(driver, "alice")
+        var effects: [RoomEffect] = []
+        driver.room.clusterSplit(reason: "test", now: driver.now, effects: &effects)
+        driver.room.clusterLinked(claims: [driver.id("alice"): false], roster: [], departed: [], now: driver.now, effects: &effects)
+        _ = driver.room.takeClusterEffects()
+        effects = []
+        driver.room.nickClaimed(driver.id("alice"), outcome: .taken, now: driver.now, effects: &effects)
+        let id = driver.id("alice").rawValue
+        #expect(Self.texts(effects) == ["send \(Notice.nickTakenDuringSplit("alice_2")) to \(id)", "close \(id)"])
         #expect(driver.room.memberCount == 0)
-        #expect(!driver.room.takeClusterEffects().contains(.releaseNick(key: "alice")), "the other node's claim stays")
     }
 }
