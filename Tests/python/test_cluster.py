@@ -32,6 +32,40 @@ WHOLE = "The link between chat servers is back: the room is whole again."
 RENAMED = "While the chat servers were apart, a member on another server took the nickname zed first; you are now zed_2."
 
 
+def read_frames(client, count, timeout=10.0):
+    """`count` frames, read with loops (the seed's one-recv reads cannot keep up with
+    kilobyte lines arriving in bulk)."""
+    deadline = time.monotonic() + timeout
+    buffer = getattr(client, "pending_bytes", b"")
+    frames = []
+    while len(frames) < count:
+        while len(buffer) >= 64 and len(buffer) >= 64 + int(buffer[:64]):
+            length = int(buffer[:64])
+            frames.append(buffer[64:64 + length].decode())
+            buffer = buffer[64 + length:]
+            if len(frames) == count:
+                break
+        if len(frames) == count:
+            break
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"got {len(frames)} of {count} frames within {timeout} s")
+        client.sock.settimeout(remaining)
+        chunk = client.sock.recv(1 << 16)
+        if not chunk:
+            raise AssertionError(f"connection closed after {len(frames)} of {count} frames")
+        buffer += chunk
+    client.pending_bytes = buffer  # the start of the next frames, for the next call
+    return frames
+
+
+def read_until(client, predicate, timeout=15.0):
+    frames = []
+    while not frames or not predicate(frames[-1]):
+        frames += read_frames(client, 1, timeout)
+    return frames
+
+
 class ClusterTestCase(ChatAssertions, unittest.TestCase):
     nodes = 3
     seed_behaviour = None  # None: the fixture's (no history)
@@ -362,6 +396,34 @@ class ClusterFailureTests(ClusterTestCase):
         clients["ann"].send("/who")
         who = clients["ann"].recv()
         self.assertRegex(who, r"^4 members: ann \(node1\), bob \(node2\), zed \(node[12]\), zed_2 \(node[12]\)$")
+
+    def test_a_node_too_slow_for_its_redis_output_buffer_is_cut_off_without_stalling_the_others(self):
+        clients = self.join_everywhere([["ann", "abe"], ["bob"]])
+        # Redis drops a subscriber that falls 64 KiB behind (its default is 32 MiB).
+        self.assertEqual(self.redis.command("CONFIG", "SET", "client-output-buffer-limit", "pubsub 64kb 64kb 0"), "+OK")
+        lines = [f"{i:04d} " + "x" * 1000 for i in range(600)]
+        self.daemons[1].process.send_signal(signal.SIGSTOP)  # node2 stops reading; under its 3 s lease
+        try:
+            for line in lines:
+                clients["ann"].send(line)
+            # node1's members get every line at once, whatever Redis does with node2 (node1
+            # may be cut off too if it falls behind in the burst: it then shows its lines
+            # itself, splits and links again, all without holding them up).
+            for name in ("ann", "abe"):
+                self.assertEqual(read_frames(clients[name], len(lines)), [f"ann: {line}" for line in lines])
+        finally:
+            self.daemons[1].process.send_signal(signal.SIGCONT)
+        # bob got what was already in his node's socket, in order, then the split and the rejoin.
+        frames = read_until(clients["bob"], lambda text: text == WHOLE)
+        got = frames[:frames.index(SPLIT)]
+        self.assertEqual(got, [f"ann: {line}" for line in lines[:len(got)]], "a gap or a reordering")
+        self.assertLess(len(got), len(lines), "Redis never cut the slow subscriber off")
+        self.assertEqual(frames[len(got):], [SPLIT, WHOLE])
+        clients["bob"].send("caught up")
+        for name in clients:
+            seen = read_until(clients[name], lambda text: "caught up" in text)
+            self.assertEqual(seen[-1], "bob: caught up")
+            self.assertTrue(set(seen[:-1]) <= {SPLIT, WHOLE}, seen)
 
     def test_a_redis_that_stops_answering_does_not_hold_up_local_delivery(self):
         clients = self.join_everywhere([["ann", "abe"], ["bob"]])
