@@ -57,6 +57,9 @@ final class ClusterLink {
     /// This node's published messages not yet back from the channel, oldest first.
     private var unechoed: [(sequence: UInt64, message: ClusterMessage, at: UInt64)] = []
     private var unechoedHead = 0
+    /// SHA1 of `publishKeeping` as Redis knows it (`SCRIPT LOAD` on each connection): every
+    /// chat line runs it, and `EVALSHA` spares Redis hashing and parsing the script each time.
+    private var publishKeepingSHA: [UInt8]? = nil
     private var retryDelay = ClusterLink.firstRetry
     private var retryTimer: TimerID? = nil
     private var lastFailure: String? = nil
@@ -72,6 +75,7 @@ final class ClusterLink {
     static let maximumPendingOutput = 8 << 20
     private static let publishWord = Array("PUBLISH".utf8)
     private static let evalWord = Array("EVAL".utf8)
+    private static let evalSHAWord = Array("EVALSHA".utf8)
 
     init(endpoint: RedisEndpoint, node: String, room: String, reactor: Reactor) {
         self.endpoint = endpoint
@@ -82,7 +86,7 @@ final class ClusterLink {
         nodeHash = "chatroomd:{\(room)}:nicks:\(node)"
         commands = RedisConnection(reactor: reactor)
         subscriber = RedisConnection(reactor: reactor)
-        commands.onConnected = { [unowned self] in maybeLink() }
+        commands.onConnected = { [unowned self] in loadScripts(); maybeLink() }
         commands.onLost = { [unowned self] reason in fail(reason) }
         subscriber.onConnected = { [unowned self] in subscribe() }
         subscriber.onLost = { [unowned self] reason in fail(reason) }
@@ -269,7 +273,17 @@ final class ClusterLink {
     }
 
     private func evalBytes(_ script: String, _ arguments: [[UInt8]]) -> Bool {
-        commands.send([Self.evalWord, Array(script.utf8), Array("0".utf8)] + arguments)
+        if script == ClusterScripts.publishKeeping, let sha = publishKeepingSHA {
+            return commands.send([Self.evalSHAWord, sha, Array("0".utf8)] + arguments)
+        }
+        return commands.send([Self.evalWord, Array(script.utf8), Array("0".utf8)] + arguments)
+    }
+
+    private func loadScripts() {
+        publishKeepingSHA = nil
+        _ = commands.send(["SCRIPT", "LOAD", ClusterScripts.publishKeeping]) { [weak self] reply in
+            if case let .string(sha)? = reply, sha.count == 40 { self?.publishKeepingSHA = sha }
+        }
     }
 
     @discardableResult
