@@ -10,7 +10,7 @@
 /// - `chatroomd:{lobby}:nicks:NODE`: hash, nickname key → nickname, of NODE's members;
 /// - `chatroomd:{lobby}:nick:KEY`: the node holding nickname KEY (the claim itself);
 /// - `chatroomd:{lobby}:history`: list of kept lines (`UNIXSECONDS TEXT`), the last
-///   `history-lines` of them, pushed in the same script as their `PUBLISH`;
+///   `history-lines` of them (trimmed every 32 lines), pushed right after their `PUBLISH`;
 /// - `chatroomd:{lobby}:sanctions`, `chatroomd:{lobby}:topic`: the last `sanctions` and
 ///   `topic` messages published, for a node that links later.
 ///
