@@ -10,7 +10,7 @@ MANDIR       ?= $(PREFIX)/share/man
 # Build: libsystemd-dev, libcrypt-dev and libssl-dev (password hashes), libicu-dev (nicknames), pkg-config. Tests: tmux (terminal), python3, man-db (systemd-analyze
 # verify checks Documentation=man:...), systemd, libnss-systemd, util-linux and iproute2 for
 # the systemd sandbox the end-to-end tests boot.
-APT_PACKAGES := libsystemd-dev libcrypt-dev libssl-dev pkg-config tmux python3 man-db systemd libnss-systemd util-linux iproute2 libicu-dev
+APT_PACKAGES := libsystemd-dev libcrypt-dev libssl-dev pkg-config tmux python3 man-db systemd libnss-systemd util-linux iproute2 libicu-dev libhiredis-dev redis-server
 LISTEN       ?= [::]:12000
 ARGS         ?=
 
@@ -48,6 +48,9 @@ install: release
 	chmod 644 $(DESTDIR)$(UNITDIR)/chatroomd.service
 	install -m644 packaging/chatroomd.socket $(DESTDIR)$(UNITDIR)/chatroomd.socket
 	install -m644 packaging/chatroomd-tls.socket $(DESTDIR)$(UNITDIR)/chatroomd-tls.socket
+	sed 's|/usr/bin/chatroomd|$(PREFIX)/bin/chatroomd|' packaging/chatroomd@.service > $(DESTDIR)$(UNITDIR)/chatroomd@.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/chatroomd@.service
+	install -m644 packaging/chatroomd@.socket $(DESTDIR)$(UNITDIR)/chatroomd@.socket
 	sed 's|/usr/bin/chatroomd|$(PREFIX)/bin/chatroomd|' packaging/chatroomd-standalone.service > $(DESTDIR)$(UNITDIR)/chatroomd-standalone.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/chatroomd-standalone.service
 	install -m644 packaging/chatroomd.catalog $(DESTDIR)$(CATALOGDIR)/chatroomd.catalog
@@ -83,6 +86,7 @@ test-systemd:
 	rm -rf $(E2E_STAGE)
 	$(MAKE) install DESTDIR=$(E2E_STAGE) PREFIX=/usr
 	Tests/systemd/e2e.sh $(E2E_STAGE)
+	Tests/systemd/cluster.sh $(E2E_STAGE)
 
 # The Debian package (packaging/debian, docs/operations.md "Packages and upgrades"): the version
 # is ChatroomVersion.current (Sources/ChatProtocol/Version.swift), the one version number.

@@ -42,13 +42,16 @@ let package = Package(
         // ICU (libicu-dev): UTS #39 confusable skeletons, normalisation, character properties,
         // behind a C shim whose header shows Swift no ICU type (Foundation has its own ICU).
         .target(name: "CICU", linkerSettings: [.linkedLibrary("icui18n"), .linkedLibrary("icuuc")]),
+        // hiredis's asynchronous API (libhiredis-dev): Redis connections as sockets on the
+        // reactor, for a room spread over several daemons.
+        .target(name: "CHiredis", linkerSettings: [.linkedLibrary("hiredis")]),
         // The daemon's nickname rules on ICU: invisible characters refused, confusables collide.
         .target(name: "NicknameProfile", dependencies: ["CICU", "ChatCore"]),
         // Terminal modes: passwords without echo, the client's raw-mode line editor.
         .target(name: "Terminal"),
         // Wires the Reactor to the Room.
         .target(name: "ChatDaemon", dependencies: [
-            "Reactor", "ChatCore", "ChatProtocol", "Bytes", "Systemd", "CLinux", "CPasswordHash", "SystemCalls", "NicknameProfile",
+            "Reactor", "ChatCore", "ChatProtocol", "Bytes", "Systemd", "CLinux", "CPasswordHash", "SystemCalls", "NicknameProfile", "CHiredis",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The terminal client's logic: connection, line editor, terminal modes.

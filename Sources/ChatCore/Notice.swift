@@ -27,6 +27,15 @@ public enum Notice {
     public static func banned(_ nick: String) -> String { banned(nick, seconds: nil, reason: nil) }
 
     public static let shuttingDown = ServerReply.shuttingDown
+    public static let clusterSplit = "The link between chat servers is down: your lines now reach only the members on this server."
+    public static let nickChangeUnavailableInCluster = "/nick is not available on a server that is part of a cluster; reconnect with the new nickname."
+    public static func nickTakenDuringSplit(_ nick: String) -> String {
+        "While the chat servers were apart, a member on another server took the nickname \(nick) first; reconnect with another nickname."
+    }
+    public static func renamedAfterSplit(_ nick: String, _ renamed: String) -> String {
+        "While the chat servers were apart, a member on another server took the nickname \(nick) first; you are now \(renamed)."
+    }
+    public static let clusterWhole = "The link between chat servers is back: the room is whole again."
     public static let addressBanned = "You are banned from this server."
     public static let adminLoginDisabled = "Admin login is disabled on this server (no admin password hash is configured)."
     public static func nickInUse(_ nick: String) -> String {

@@ -26,6 +26,11 @@ extension Room {
             return refuse(call.moderator, Notice.youAreMuted(secondsLeft: mute.secondsLeft(at: call.now)), effects: &effects)
         }
         guard let (targetID, target, _) = self.member(named: targetNick) else {
+            if let remote = remoteMember(named: targetNick),
+               publishToOthers(.privateMessage(from: member.nick, to: remote.nick, text: text)) {
+                reply(Notice.privateTo(remote.nick, text), to: client, effects: &effects)
+                return .done
+            }
             return refuse(call.moderator, Notice.noSuchMember(targetNick), effects: &effects)
         }
         guard targetID != client else { return refuse(call.moderator, Notice.cannotMessageYourself, effects: &effects) }
@@ -42,6 +47,8 @@ extension Room {
         }
         let newNick = call.arguments.trimmingWhitespace()
         guard !newNick.isEmpty else { return usageError(call, &effects) }
+        // Across nodes a new nickname would need a claim first; not offered yet.
+        if cluster != nil { return refuse(call.moderator, Notice.nickChangeUnavailableInCluster, effects: &effects) }
         if let problem = nicknames.problem(with: newNick) { return refuse(call.moderator, Notice.invalidNick(problem), effects: &effects) }
         let newKey = nicknames.key(newNick)
         if nicknames.isAdminNick(newNick) && !member.isAdmin { return refuse(call.moderator, Notice.adminNickReserved, effects: &effects) }
@@ -82,6 +89,7 @@ extension Room {
     }
 
     func whoLine(now: RoomTime) -> String {
+        if let node = clusterNode { return clusterWhoLine(node: node, now: now) }
         let list = memberList(now: now).sorted { Nickname.key($0.nick) < Nickname.key($1.nick) }
         let names = list.map { info in
             info.nick + (info.isAdmin ? " [admin]" : "") + (info.isMuted ? " [muted]" : "")
@@ -108,6 +116,7 @@ extension Room {
             if first == "--purge" { purge = true } else if seconds == nil, let parsed = SanctionDuration.parse(first) { seconds = parsed } else { break }
             tokens.removeFirst()
         }
+        if let forwarded = forwardToMembersNode(target, call, &effects) { return forwarded }
         return ban(target, seconds: seconds, reason: Self.reason(tokens), purge: purge, by: call.moderator, now: call.now, effects: &effects)
     }
 
@@ -126,6 +135,7 @@ extension Room {
             seconds = parsed
             tokens.removeFirst()
         }
+        if let forwarded = forwardToMembersNode(target, call, &effects) { return forwarded }
         return mute(target, seconds: seconds, reason: Self.reason(tokens), by: call.moderator, now: call.now, effects: &effects)
     }
 

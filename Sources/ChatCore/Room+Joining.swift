@@ -48,13 +48,18 @@ extension Room {
     }
 
     func admit(_ client: ClientID, nick: String, account: String?, address: IPAddress, peer: String,
-                       now: RoomTime, effects: inout [RoomEffect]) {
-        if let wait = admitJoin(from: address, now: now) {
+               claimed: Bool = false, now: RoomTime, effects: inout [RoomEffect]) {
+        if !claimed, let wait = admitJoin(from: address, now: now) {
             return refuse(client, Notice.tooManyJoins(secondsLeft: wait), reason: "too many joins from its address", peer: peer, effects: &effects)
         }
         let key = nicknames.key(nick)
         if nickIndex[key] != nil {
             return refuse(client, Notice.nickInUse(nick), reason: "nickname in use", peer: peer, effects: &effects)
+        }
+        // In a cluster the nickname must be free on every node: claimed first, then admitted.
+        if cluster != nil, !claimed,
+           claimBeforeJoining(client, key: key, nick: nick, account: account, address: address, peer: peer, effects: &effects) {
+            return
         }
         let isAdmin = account != nil
         let member = Member(nick: nick, chatPrefix: Array(ServerReply.chatLine(nick, "").utf8), isAdmin: isAdmin, account: account,
@@ -64,6 +69,7 @@ extension Room {
         nickIndex[key] = client
         clients[client] = .member(member, peer: peer)
         noteChanged(client)
+        if cluster != nil { clusterMembership(nick, joined: true) }
         effects.append(.send(FrameEncoder.frame(Notice.connected), to: client))
         if let topic { effects.append(.send(FrameEncoder.frame(Notice.topic(topic)), to: client)) }
         for frame in history.replayFrames() {

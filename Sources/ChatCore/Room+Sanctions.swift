@@ -24,8 +24,8 @@ extension Room {
         sanctions.removeAll { $0.isExpired(at: now.unixSeconds) }
         for sanction in expired {
             switch sanction.kind {
-            case .ban: broadcast(Notice.banExpired(sanction.publicDescription), effects: &effects)
-            case .mute: broadcast(Notice.muteExpired(sanction.nick ?? "\(sanction.range)"), effects: &effects)
+            case .ban: announceExpiry(Notice.banExpired(sanction.publicDescription), effects: &effects)
+            case .mute: announceExpiry(Notice.muteExpired(sanction.nick ?? "\(sanction.range)"), effects: &effects)
             }
             effects.append(.log(sanctionRecord(sanction.kind == .ban ? "ban-expired" : "mute-expired", sanction, by: "expiry",
                                                message: "The \(sanction.kind.rawValue) on \(sanction.targetDescription) expired")))
@@ -37,6 +37,7 @@ extension Room {
 
     func kick(_ targetNick: String, reason: String?, by moderator: Moderator, effects: inout [RoomEffect]) -> CommandResult {
         guard let (targetID, target, targetPeer) = member(named: targetNick) else {
+            if let remote = remoteMember(named: targetNick) { return kickRemote(remote, reason: reason, by: moderator, effects: &effects) }
             return refuse(moderator, Notice.noSuchMember(targetNick), effects: &effects)
         }
         guard targetID != moderator.client else { return refuse(moderator, Notice.cannotTargetYourself("kick"), effects: &effects) }
@@ -82,6 +83,7 @@ extension Room {
                                 setAt: now.unixSeconds, expiresAt: seconds.map { Self.expiry(now.unixSeconds, plus: $0) })
         sanctions.append(sanction)
         effects.append(.durableStateChanged)
+        if cluster != nil { shareSanctions() }
 
         var removedNicks: [String] = []
         for id in memberOrder where id != moderator.client {
@@ -137,6 +139,7 @@ extension Room {
                                                message: "The ban on \(sanction.targetDescription) was lifted by \(moderator.name)")))
         }
         effects.append(.durableStateChanged)
+        if cluster != nil { shareSanctions() }
         if moderator.client == nil || memberOrder.isEmpty {
             tell(moderator, "Lifted \(lifted.count) ban(s).", effects: &effects)
         }
@@ -158,6 +161,7 @@ extension Room {
                                 setBy: moderator.name, setAt: now.unixSeconds, expiresAt: seconds.map { Self.expiry(now.unixSeconds, plus: $0) })
         sanctions.append(sanction)
         effects.append(.durableStateChanged)
+        if cluster != nil { shareSanctions() }
         effects.append(.send(FrameEncoder.frame(Notice.youWereMuted(seconds: seconds, reason: reason)), to: targetID))
         let others = memberOrder.filter { $0 != targetID }
         if !others.isEmpty {
@@ -185,12 +189,14 @@ extension Room {
             effects.append(.log(sanctionRecord("unmute", sanction, by: moderator.name, message: "\(nick) was unmuted by \(moderator.name)")))
         }
         effects.append(.durableStateChanged)
+        if cluster != nil { shareSanctions() }
         if moderator.client == nil { tell(moderator, "Unmuted \(nick).", effects: &effects) }
         return .done
     }
 
     func setSlowmode(_ seconds: Int?, by moderator: Moderator, effects: inout [RoomEffect]) -> CommandResult {
         slowmodeSeconds = seconds
+        if cluster != nil { shareSanctions() }
         broadcast(seconds.map(Notice.slowmodeOn) ?? Notice.slowmodeOff, effects: &effects)
         effects.append(.log(RoomLogRecord(level: .notice, event: "slowmode",
                                           message: seconds.map { "Slowmode set to \($0) s by \(moderator.name)" } ?? "Slowmode turned off by \(moderator.name)",
@@ -249,6 +255,7 @@ extension Room {
     public func applySlowmode(_ seconds: Int?, by actor: String, effects: inout [RoomEffect]) {
         guard seconds != slowmodeSeconds else { return }
         slowmodeSeconds = seconds
+        if cluster != nil { shareSanctions() }
         broadcast(seconds.map(Notice.slowmodeOn) ?? Notice.slowmodeOff, effects: &effects)
         effects.append(.log(RoomLogRecord(level: .notice, event: "slowmode",
                                           message: seconds.map { "Slowmode set to \($0) s by \(actor)" } ?? "Slowmode turned off by \(actor)",

@@ -47,6 +47,12 @@ extension Room {
         member.lastMessageAt = now.nanoseconds
         clients[client] = .member(member, peer: peer)
 
+        if cluster != nil {
+            let line = asAction ? Notice.action(member.nick, String(decoding: text, as: UTF8.self))
+                                : ServerReply.chatLine(member.nick, String(decoding: text, as: UTF8.self))
+            // Shown here when it comes back from the channel, in the channel's order.
+            if publishOrBroadcast(line, kept: true, effects: &effects) { return }
+        }
         let frame: SharedBytes
         if asAction {
             frame = FrameEncoder.frame(Notice.action(member.nick, String(decoding: text, as: UTF8.self)))

@@ -46,6 +46,7 @@ extension Room {
             broadcast(Notice.topicChanged(next), effects: &effects)
         }
         effects.append(.durableStateChanged)
+        _ = publishToOthers(.topic(text: topic?.text, setBy: call.moderator.name, setAt: call.now.unixSeconds))
         effects.append(.log(RoomLogRecord(level: .notice, event: "topic",
                                           message: topic.map { "\(call.moderator.name) set the topic: \($0.text)" }
                                               ?? "\(call.moderator.name) cleared the topic",

@@ -147,6 +147,8 @@ public final class Room {
     var changedConnections: [ClientID] = []
     /// What the operator is told while `control` runs a command.
     var operatorLines: [String] = []
+    /// Nil for a single node; set by `joinCluster` (Room+Cluster.swift).
+    var cluster: ClusterPart? = nil
 
     /// - Parameters:
     ///   - sanctions: bans and mutes restored from the state directory.
@@ -334,6 +336,7 @@ public final class Room {
     }
 
     func broadcast(_ text: String, effects: inout [RoomEffect]) {
+        if cluster != nil, publishOrBroadcast(text, kept: false, effects: &effects) { return }
         guard !memberOrder.isEmpty else { return }
         effects.append(.broadcast(FrameEncoder.frame(text), to: memberOrder))
     }
@@ -360,6 +363,7 @@ public final class Room {
             }
         }
         memberOrder.removeLast()
+        if cluster != nil { clusterMembership(member.nick, joined: false) }
     }
 
     func leaveRecord(_ member: Member, peer: String, reason: String) -> RoomLogRecord {

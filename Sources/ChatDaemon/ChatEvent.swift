@@ -53,5 +53,10 @@ public enum ChatEvent {
         "tls-reload": "a0351054923e48b89f14aba6171a6c60",
         "tls-handshake-failed": "f5000710f06543f8807315d9d1ed2975",
         "tls-restart": "f8dc4030809e4d19a69864ef83286c70",
+        "cluster-start": "b3bab37c467a4b37824a2480221849c0",
+        "cluster-linked": "8e62b7a94916420eaae863e4107c9515",
+        "cluster-split": "073055e7266a4a77b19d0569b660dda1",
+        "cluster-node-gone": "8aa4c7de78704028ad9e7a25177fa227",
+        "cluster-redis": "a35353a7988d402f8d690637b9a20688",
     ]
 }

@@ -12,6 +12,7 @@ extension ChatServer {
         supervisor.stopping("Shutting down: telling \(room.memberCount) member(s)")
         log(.notice, "shutdown", "\(signalName): shutting down", ["chat_reason": signalName])
         reactor.stopAccepting()
+        cluster?.leave()
         room.shutdown(now: now(), effects: &effects)
         applyEffects()
         control?.closeAll()

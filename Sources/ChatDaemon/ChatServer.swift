@@ -47,6 +47,9 @@ public final class ChatServer: ReactorDelegate {
     var journalBaseRelayedCount: UInt64 = 0
     /// TLS handshakes in progress (`ChatServer+TLS.swift`).
     var tlsHandshakes = TLSHandshakes(maximumPerAddress: 8, maximumTotal: 256)
+    /// The link to the room's other daemons, with `redis` set (ChatServer+Cluster.swift).
+    var cluster: ClusterLink? = nil
+    var drainingCluster = false
 
     /// - Parameters:
     ///   - reloadSettings: reads the configuration again (file, then the same flags), for SIGHUP.
@@ -149,6 +152,7 @@ public final class ChatServer: ReactorDelegate {
         } else {
             for fd in journals { close(fd) }
         }
+        startCluster()
     }
 
     /// Reports readiness, then runs until shutdown completes.
@@ -292,6 +296,7 @@ public final class ChatServer: ReactorDelegate {
         }
         effects.removeAll(keepingCapacity: true)
         if storeKeeper != nil { journalConnectionChanges() }
+        if cluster != nil { applyClusterEffects() }
     }
 
     func log(_ level: Logger.Level, _ event: String, _ message: String, _ fields: [String: String] = [:]) {

@@ -236,6 +236,28 @@ extension Settings {
                repeats: false, reloadable: true, stores: \.shutdownGrace) { value, settings throws(Invalid) in
             settings.shutdownGrace = try number(value, "shutdown-grace", 0...600)
         },
+        // One room over several daemons (docs/operations.md, "One room on several daemons").
+        Option(key: "redis", valueName: "URL",
+               help: "Join the room's other daemons through this Redis: redis://HOST:PORT or unix:/PATH. Without it the daemon is a room of its own.",
+               repeats: false, reloadable: false, stores: \.redis) { value, settings throws(Invalid) in
+            settings.redis = try RedisEndpoint(parsing: value)
+        },
+        Option(key: "node-name", valueName: "NAME",
+               help: "This daemon's name among the room's daemons (shown by /who). Default: the host name, a dash and $CHATROOMD_INSTANCE (the template unit's instance) or the process ID.",
+               repeats: false, reloadable: false, stores: \.nodeName) { value, settings throws(Invalid) in
+            guard !value.isEmpty, value.utf8.count <= 64, value.allSatisfy({ $0.isLetter || $0.isNumber || "-_.@:".contains($0) }) else {
+                throw Invalid(message: "node-name must be 1 to 64 letters, digits and - _ . @ :")
+            }
+            settings.nodeName = value
+        },
+        Option(key: "room", valueName: "NAME",
+               help: "The room's name, part of every Redis key and channel name, so rooms can live on different Redis shards. Default lobby.",
+               repeats: false, reloadable: false, stores: \.roomName) { value, settings throws(Invalid) in
+            guard !value.isEmpty, value.utf8.count <= 64, value.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+                throw Invalid(message: "room must be 1 to 64 letters, digits and - _ .")
+            }
+            settings.roomName = value
+        },
     ]
 
     // MARK: Value parsing

@@ -43,6 +43,9 @@ public struct Settings: Equatable, Sendable {
     public var controlSocket: String? = nil
     public var controlGroup: String? = nil
     public var shutdownGrace = 3.0
+    public var redis: RedisEndpoint? = nil
+    public var nodeName: String? = nil
+    public var roomName = "lobby"
     public var passwordCheckWorkers = 2
     public var passwordChecksPerAddress = 2
     public var passwordChecksInFlight = 32

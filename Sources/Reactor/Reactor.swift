@@ -89,6 +89,8 @@ public final class Reactor {
         static let listener: UInt64 = 1 << 62
         static let signal: UInt64 = 2 << 62
         static let watcher: UInt64 = 3 << 62
+        /// Among watchers: one of `watched`, with its generation in bits 32...59.
+        static let changeableWatch: UInt64 = 1 << 61
     }
 
     public let configuration: Configuration
@@ -121,6 +123,8 @@ public final class Reactor {
     /// Descriptors of the caller's (an eventfd, a client library's socket) whose
     /// readiness runs a handler in the loop.
     var watchers: [() -> Void] = []
+    /// Descriptors watched with changing interest and removable (Reactor+Watched.swift).
+    var watched: [WatchedDescriptor] = []
     /// The longest turn's work since start (dispatch, timers, closes and flushes; the wait
     /// excluded), and the handler told of any turn that took longer than `longTurnNanoseconds`.
     public private(set) var longestTurnNanoseconds: UInt64 = 0
@@ -353,6 +357,7 @@ public final class Reactor {
         case 2:
             drainSignals()
         default:
+            if token & Token.changeableWatch != 0 { return dispatchWatched(mask: mask, token: token) }
             watchers[Int(token & 0xFFFF_FFFF)]()
         }
     }

@@ -34,6 +34,12 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("server-pid"), help: ArgumentHelp("PID of the --connect server, for its CPU time and memory from /proc.", valueName: "PID"))
     var serverPID: Int32?
 
+    @Option(name: .customLong("also-connect"), help: ArgumentHelp("Multi-node mode: another node of the --connect server's room (chatroomd with redis); repeat for each. Members are spread over all the nodes' ports in turn.", valueName: "HOST:PORT"))
+    var alsoConnect: [String] = []
+
+    @Option(name: .customLong("also-pid"), help: ArgumentHelp("Multi-node mode: a process whose CPU time counts as the server's (the other nodes, Redis); repeat for each.", valueName: "PID"))
+    var alsoPID: [Int32] = []
+
     @Option(name: .customLong("server-log-level"), help: "Log level for a spawned daemon (its log goes to a temporary file).")
     var serverLogLevel = "info"
 
@@ -67,6 +73,12 @@ struct ServerOptions: ParsableArguments {
         if measureReference && (connect != nil || noReference) { throw ValidationError("--measure-reference goes with neither --connect nor --no-reference") }
         if spawn != nil && connect != nil { throw ValidationError("give --spawn or --connect, not both") }
         if serverPID != nil && connect == nil { throw ValidationError("--server-pid goes with --connect") }
+        if (!alsoConnect.isEmpty || !alsoPID.isEmpty) && connect == nil { throw ValidationError("--also-connect and --also-pid go with --connect") }
+        for other in alsoConnect {
+            guard let address = try? SocketAddress(parsing: other), case .v4 = address else {
+                throw ValidationError("--also-connect takes an IPv4 loopback HOST:PORT such as 127.0.0.1:12001")
+            }
+        }
         if let connect {
             guard let address = try? SocketAddress(parsing: connect), case .v4 = address else {
                 throw ValidationError("--connect takes an IPv4 loopback HOST:PORT such as 127.0.0.1:12000")
@@ -116,7 +128,10 @@ struct ServerOptions: ParsableArguments {
     func makeServer() throws(BenchError) -> ServerUnderTest {
         BenchTLS.client = tls ? try BenchTLS.makeClient() : nil
         if let connect {
-            return ServerUnderTest.external(address: try! SocketAddress(parsing: connect), pid: serverPID)
+            let server = ServerUnderTest.external(address: try! SocketAddress(parsing: connect), pid: serverPID)
+            server.otherNodes = alsoConnect.map { try! SocketAddress(parsing: $0) }
+            server.otherPIDs = alsoPID
+            return server
         }
         let wrapper = spawnWrapper.map { $0.split(separator: " ").map(String.init) } ?? []
         if measureReference { return try makeReferenceServer(wrapper: wrapper) }

@@ -34,7 +34,7 @@ final class ChurnRun: DriverEvents {
         self.configuration = configuration
         self.server = server
         try DescriptorBudget.raise(toFit: configuration.concurrency + 64)
-        let connector = try Connector(server: server.address, connections: configuration.concurrency,
+        let connector = try Connector(server: server.address, otherNodes: server.otherNodes, connections: configuration.concurrency,
                                       sourceAddresses: configuration.sourceAddresses)
         driver = try Driver(connector: connector)
         driver.closesExpected = true

@@ -11,20 +11,28 @@ import Reactor
 /// answered by the server well below the backlog so that it always has.
 struct Connector {
     let server: sockaddr_in
+    /// Multi-node mode: every node's address, `server` first; connection `ordinal` goes to
+    /// `servers[ordinal % servers.count]`.
+    let servers: [sockaddr_in]
     /// Source addresses to bind before connecting, in rotation by block; empty means the
     /// kernel's choice (127.0.0.1).
     let sources: [in_addr]
     let connectionsPerSource: Int
 
     /// Only IPv4 loopback is driven: every connection stays on 127.0.0.0/8.
-    init(server: SocketAddress, connections: Int, sourceAddresses requested: Int?) throws(BenchError) {
-        guard case let .v4(address) = server else {
-            throw BenchError("the bench drives an IPv4 loopback address (127.x.y.z:PORT), not \(server)")
+    init(server: SocketAddress, otherNodes: [SocketAddress] = [], connections: Int, sourceAddresses requested: Int?) throws(BenchError) {
+        var servers: [sockaddr_in] = []
+        for node in [server] + otherNodes {
+            guard case let .v4(address) = node else {
+                throw BenchError("the bench drives an IPv4 loopback address (127.x.y.z:PORT), not \(node)")
+            }
+            guard UInt32(bigEndian: address.sin_addr.s_addr) >> 24 == 127 else {
+                throw BenchError("the bench only sends traffic to 127.0.0.0/8, not \(node)")
+            }
+            servers.append(address)
         }
-        guard UInt32(bigEndian: address.sin_addr.s_addr) >> 24 == 127 else {
-            throw BenchError("the bench only sends traffic to 127.0.0.0/8, not \(server)")
-        }
-        self.server = address
+        self.server = servers[0]
+        self.servers = servers
         let perAddress = Self.ephemeralPortsPerAddress()
         let needed = requested ?? (connections <= perAddress ? 0 : (connections + perAddress - 1) / perAddress)
         guard needed <= 250 else { throw BenchError("too many source addresses needed (\(needed))") }
@@ -78,7 +86,7 @@ struct Connector {
         // should the server's accept queue ever be full.
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var target = server
+        var target = servers[ordinal % servers.count]
         while true {
             let result = withUnsafePointer(to: &target) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }

@@ -68,7 +68,7 @@ final class FanoutRun: DriverEvents {
         self.server = server
         let connections = configuration.members + configuration.slowMembers
         try DescriptorBudget.raise(toFit: connections + 64)
-        let connector = try Connector(server: server.address, connections: connections,
+        let connector = try Connector(server: server.address, otherNodes: server.otherNodes, connections: connections,
                                       sourceAddresses: configuration.sourceAddresses)
         driver = try Driver(connector: connector)
         members = (0..<configuration.members).map { i in

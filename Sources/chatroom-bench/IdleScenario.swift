@@ -22,7 +22,7 @@ final class IdleRun: DriverEvents {
         self.configuration = configuration
         self.server = server
         try DescriptorBudget.raise(toFit: configuration.members + 64)
-        let connector = try Connector(server: server.address, connections: configuration.members,
+        let connector = try Connector(server: server.address, otherNodes: server.otherNodes, connections: configuration.members,
                                       sourceAddresses: configuration.sourceAddresses)
         driver = try Driver(connector: connector)
         members = (0..<configuration.members).map { Member(index: $0, nick: "\(configuration.nickPrefix)m\($0)") }

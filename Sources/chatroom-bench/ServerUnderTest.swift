@@ -12,6 +12,10 @@ final class ServerUnderTest {
     private let logPath: String?
     private let wrapped: Bool
     private var stopped = false
+    /// Multi-node mode (`--also-connect`): the room's other nodes; members are spread over
+    /// `address` and these in turn.
+    var otherNodes: [SocketAddress] = []
+    var otherPIDs: [pid_t] = []
 
     private init(address: SocketAddress, pid: pid_t?, spawned: Bool, logPath: String?, wrapped: Bool) {
         self.address = address
@@ -161,7 +165,13 @@ final class ServerUnderTest {
         return nil
     }
 
-    func sample() -> ProcessSample? { pid.flatMap { ProcessStats.sample(pid: $0) } }
+    /// The server's CPU time and memory; in multi-node mode the CPU time is summed over
+    /// every process of the room (`otherPIDs`: the other nodes and Redis).
+    func sample() -> ProcessSample? {
+        guard var sample = pid.flatMap({ ProcessStats.sample(pid: $0) }) else { return nil }
+        for other in otherPIDs { sample.cpuSeconds += ProcessStats.sample(pid: other)?.cpuSeconds ?? 0 }
+        return sample
+    }
 
     /// Occurrences of `text` in the spawned daemon's log (0 for an external server).
     func logCount(_ text: String) -> Int {

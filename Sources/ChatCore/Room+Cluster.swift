@@ -1,0 +1,315 @@
+import Bytes
+import ChatProtocol
+
+/// What the Room asks of the other nodes of its cluster (the daemon carries it out over
+/// Redis). Kept apart from `RoomEffect`, whose vocabulary is the single node's: a Room that
+/// is not in a cluster never produces one.
+public enum ClusterEffect: Equatable, Sendable {
+    /// Send this to every node, this one included; it is shown here when it comes back.
+    case publish(ClusterMessage.Body)
+    /// Claim `key` (a nickname's comparison key) for this node; answer with `nickClaimed`.
+    case claimNick(ClientID, key: String, nick: String)
+    /// The member holding `key` left: the nickname is free again.
+    case releaseNick(key: String)
+}
+
+/// The Room's side of a cluster: one room spread over several processes joined by a
+/// channel that gives every node the same order. The Room never talks to the channel
+/// itself: lines go out as `ClusterEffect`s and come back as `clusterReceived`, which is
+/// the only place a line reaches local members while the link is up, so every member on
+/// every node sees the same sequence, the speaker's own echo included.
+struct ClusterPart {
+    let node: String
+    /// Whether lines go through the channel; while false the room is split and this node's
+    /// members chat among themselves as a single node would.
+    var linked = false
+    /// Other nodes' members, by nickname key, with their node.
+    var remote: [String: (nick: String, node: String)] = [:]
+    /// Joins waiting for their nickname claim, by connection.
+    var claims: [ClientID: PendingClaim] = [:]
+    var outbox: [ClusterEffect] = []
+}
+
+struct PendingClaim {
+    let key: String
+    let nick: String
+    let account: String?
+    let address: IPAddress
+    let peer: String
+    /// Already a member (joined during a split): the claim confirms the nickname.
+    var isMember = false
+}
+
+/// How a nickname claim ended.
+public enum ClaimOutcome: Sendable {
+    case granted
+    /// Another member, on some node, holds it.
+    case taken
+    /// The channel is down: the join goes ahead on local uniqueness and the nickname is
+    /// claimed again when the room is whole.
+    case unavailable
+}
+
+/// Where a history line from another node came from: unknown, so a ban's purge by
+/// address range leaves it alone.
+let remoteAddress = IPAddress.v6(0, 0)
+
+extension Room {
+    /// Makes this Room one node of a cluster. Until `clusterLinked` it behaves
+    /// as a single node.
+    public func joinCluster(node: String) {
+        cluster = ClusterPart(node: node)
+    }
+
+    public var clusterNode: String? { cluster?.node }
+    public var isClusterLinked: Bool { cluster?.linked ?? false }
+
+    /// What the daemon must carry out for the cluster since it last asked.
+    public func takeClusterEffects() -> [ClusterEffect] {
+        guard cluster != nil, !cluster!.outbox.isEmpty else { return [] }
+        defer { cluster!.outbox.removeAll(keepingCapacity: true) }
+        return cluster!.outbox
+    }
+
+    /// Members of other nodes, nick and node, sorted by nick.
+    public var remoteMembers: [(nick: String, node: String)] {
+        (cluster?.remote.values.map { ($0.nick, $0.node) } ?? []).sorted { $0.0 < $1.0 }
+    }
+
+    /// This node's members, for a claim of each after the link came back.
+    public func localNicknames() -> [(client: ClientID, key: String, nick: String)] {
+        memberOrder.compactMap { id in
+            guard case let .member(member, _)? = clients[id] else { return nil }
+            return (id, nicknames.key(member.nick), member.nick)
+        }
+    }
+
+    /// The link to the other nodes is down: lines reach this node's members only, and
+    /// they are told so once.
+    public func clusterSplit(reason: String, now: RoomTime, effects: inout [RoomEffect]) {
+        guard let part = cluster, part.linked else { return }
+        cluster!.linked = false
+        cluster!.remote.removeAll()
+        effects.append(.log(RoomLogRecord(level: .warning, event: "cluster-split",
+                                          message: "Lost the link to the cluster (\(reason)): lines reach this node's members only",
+                                          fields: ["chat_node": part.node, "chat_reason": reason])))
+        deliverLocally(Notice.clusterSplit, effects: &effects)
+    }
+
+    /// The link is up (again) and this node's nicknames were claimed, as listed by
+    /// `localNicknames()` when the link was being made: `claims` says which this node holds
+    /// (a nickname another node claimed during a split stays with that node, the same answer
+    /// on every node, since Redis decided it); `roster` is the other nodes' members;
+    /// `departed` are members that left here while the link was down.
+    public func clusterLinked(claims: [ClientID: Bool], roster: [(nick: String, node: String)], departed: [String],
+                              history: [History.Entry] = [], state: [ClusterMessage] = [], now: RoomTime, effects: inout [RoomEffect]) {
+        guard let part = cluster, !part.linked else { return }
+        cluster!.linked = true
+        cluster!.remote = [:]
+        for entry in roster { cluster!.remote[nicknames.key(entry.nick)] = entry }
+        effects.append(.log(RoomLogRecord(level: .notice, event: "cluster-linked",
+                                          message: "Linked to the cluster as node \(part.node) with \(memberOrder.count) member(s) here, \(roster.count) elsewhere",
+                                          fields: ["chat_node": part.node])))
+        // Redis holds the room's history, bans, mutes and topic: a node that links takes
+        // them (lines said here during a split stay out of the shared history).
+        if !history.isEmpty { self.history = History(limit: configuration.historyLimit, entries: Array(history.suffix(configuration.historyLimit))) }
+        for message in state {
+            switch message.body {
+            case let .sanctions(list, slowmode): adoptSanctions(list, slowmode: slowmode, now: now, effects: &effects)
+            case let .topic(text, setBy, setAt):
+                topic = text.map { Topic(text: $0, setBy: setBy, setAt: setAt) }
+                effects.append(.durableStateChanged)
+            default: break
+            }
+        }
+        for nick in departed {
+            cluster!.outbox.append(.publish(.left(nick: nick)))
+            broadcast(Notice.left(nick), effects: &effects)
+        }
+        for (client, key, nick) in localNicknames() {
+            switch claims[client] {
+            case true?:
+                cluster!.outbox.append(.publish(.joined(nick: nick)))
+            case false?:
+                loseNickname(client, nick: nick, rename: true, now: now, effects: &effects)
+            case nil:
+                // Joined while the link was being made: claimed now.
+                cluster!.claims[client] = PendingClaim(key: key, nick: nick, account: nil, address: remoteAddress, peer: "", isMember: true)
+                cluster!.outbox.append(.claimNick(client, key: key, nick: nick))
+            }
+        }
+        // After the claims, so a member who lost its nickname hears only why.
+        if !memberOrder.isEmpty { deliverLocally(Notice.clusterWhole, effects: &effects) }
+    }
+
+    /// A message from the channel, in the channel's order.
+    public func clusterReceived(_ message: ClusterMessage, now: RoomTime, effects: inout [RoomEffect]) {
+        guard let node = cluster?.node else { return }
+        switch message.body {
+        case let .line(text, kept):
+            deliverLocally(text, effects: &effects)
+            if kept {
+                relayedMessageCount &+= 1
+                if history.limit > 0 { history.append(History.Entry(unixSeconds: now.unixSeconds, text: text, address: remoteAddress)) }
+            }
+        case let .joined(nick):
+            guard message.node != node else { return }
+            cluster!.remote[nicknames.key(nick)] = (nick, message.node)
+        case let .left(nick):
+            guard message.node != node else { return }
+            let key = nicknames.key(nick)
+            if cluster!.remote[key]?.node == message.node { cluster!.remote[key] = nil }
+        case .linkMarker:
+            return
+        case let .privateMessage(from, to, text):
+            guard message.node != node, let (target, _, _) = member(named: to) else { return }
+            effects.append(.send(FrameEncoder.frame(Notice.privateFrom(from, text)), to: target))
+        case let .kick(nick, reason, by):
+            guard message.node != node, let (target, member, peer) = member(named: nick) else { return }
+            removeMember(target, member)
+            effects.append(.send(FrameEncoder.frame(Notice.youWereKicked(reason: reason)), to: target))
+            effects.append(.close(target, reason: "kicked by \(by) on node \(message.node)" + (reason.map { ": \($0)" } ?? "")))
+            effects.append(.log(leaveRecord(member, peer: peer, reason: "kicked by \(by) on node \(message.node)")))
+        case let .command(target, name, arguments, by):
+            guard message.node != node, member(named: target) != nil else { return }
+            _ = control(name, arguments: arguments, actor: by, now: now, effects: &effects)
+        case let .sanctions(list, slowmode):
+            guard message.node != node else { return }
+            adoptSanctions(list, slowmode: slowmode, now: now, effects: &effects)
+        case let .topic(text, setBy, setAt):
+            guard message.node != node else { return }
+            topic = text.map { Topic(text: $0, setBy: setBy, setAt: setAt) }
+            effects.append(.durableStateChanged)
+        case let .nodeGone(nicks):
+            guard message.node != node else { return }
+            for nick in nicks {
+                let key = nicknames.key(nick)
+                if cluster!.remote[key]?.node == message.node { cluster!.remote[key] = nil }
+                deliverLocally(Notice.left(nick), effects: &effects)
+            }
+            guard !nicks.isEmpty else { return }
+            effects.append(.log(RoomLogRecord(level: .notice, event: "cluster-node-gone",
+                                              message: "Node \(message.node) is gone with \(nicks.count) member(s)",
+                                              fields: ["chat_node": message.node])))
+        }
+    }
+
+    /// The answer to a `.claimNick`.
+    public func nickClaimed(_ client: ClientID, outcome: ClaimOutcome, now: RoomTime, effects: inout [RoomEffect]) {
+        guard let pending = cluster?.claims.removeValue(forKey: client) else { return }
+        if pending.isMember {
+            guard case .member? = clients[client] else {
+                if case .granted = outcome { cluster!.outbox.append(.releaseNick(key: pending.key)) }
+                return
+            }
+            if case .taken = outcome { return loseNickname(client, nick: pending.nick, rename: false, now: now, effects: &effects) }
+            cluster!.outbox.append(.publish(.joined(nick: pending.nick)))
+            return
+        }
+        let held = framesHeldDuringLogin.removeValue(forKey: client) ?? []
+        guard case .greeting? = clients[client] else {
+            // Gone while the claim was out: give the nickname back.
+            if case .granted = outcome { cluster!.outbox.append(.releaseNick(key: pending.key)) }
+            return
+        }
+        if case .taken = outcome {
+            return refuse(client, Notice.nickInUse(pending.nick), reason: "nickname in use on another node", peer: pending.peer, effects: &effects)
+        }
+        admit(client, nick: pending.nick, account: pending.account, address: pending.address, peer: pending.peer,
+              claimed: true, now: now, effects: &effects)
+        for frame in held where clients[client] != nil {
+            frame.withUnsafeBytes { frameReceived($0, from: client, now: now, effects: &effects) }
+        }
+    }
+
+    // MARK: For the rest of the Room
+
+    /// Whether a join must first claim its nickname; if so the claim is sent and the
+    /// connection's frames are held until the answer.
+    func claimBeforeJoining(_ client: ClientID, key: String, nick: String, account: String?, address: IPAddress, peer: String,
+                            effects: inout [RoomEffect]) -> Bool {
+        guard var part = cluster, part.linked else { return false }
+        if part.claims.values.contains(where: { $0.key == key }) {
+            refuse(client, Notice.nickInUse(nick), reason: "nickname in use", peer: peer, effects: &effects)
+            return true
+        }
+        part.claims[client] = PendingClaim(key: key, nick: nick, account: account, address: address, peer: peer)
+        part.outbox.append(.claimNick(client, key: key, nick: nick))
+        cluster = part
+        if framesHeldDuringLogin[client] == nil { framesHeldDuringLogin[client] = [] }
+        return true
+    }
+
+    /// A text for the whole room: through the channel while linked, else straight to the
+    /// local members. `kept` lines go into the history.
+    func publishOrBroadcast(_ text: String, kept: Bool, effects: inout [RoomEffect]) -> Bool {
+        guard cluster?.linked == true else { return false }
+        cluster!.outbox.append(.publish(.line(text, kept: kept)))
+        return true
+    }
+
+    /// A member of this node joined (true) or left: the other nodes' rosters, and the claim.
+    func clusterMembership(_ nick: String, joined: Bool) {
+        guard cluster != nil else { return }
+        if !joined { cluster!.outbox.append(.releaseNick(key: nicknames.key(nick))) }
+        if cluster!.linked { cluster!.outbox.append(.publish(joined ? .joined(nick: nick) : .left(nick: nick))) }
+    }
+
+    /// Two members took the same nickname on two nodes while the room was split. The
+    /// node that claimed it first keeps it (Redis decided, the same answer for every node);
+    /// this node's member is renamed (`zed_2`, claimed like a join) and told why, or, when
+    /// no variant is free or the variant is lost too, let go with a notice.
+    func loseNickname(_ client: ClientID, nick: String, rename: Bool, now: RoomTime, effects: inout [RoomEffect]) {
+        guard case .member(var member, let peer)? = clients[client] else { return }
+        // Not this node's to release: the other node's member holds it now.
+        cluster!.outbox.removeAll { $0 == .releaseNick(key: nicknames.key(nick)) }
+        if rename, let renamed = freeVariant(of: nick) {
+            let key = nicknames.key(renamed)
+            nickIndex[nicknames.key(nick)] = nil
+            nickIndex[key] = client
+            member.nick = renamed
+            member.chatPrefix = Array(ServerReply.chatLine(renamed, "").utf8)
+            clients[client] = .member(member, peer: peer)
+            cluster!.claims[client] = PendingClaim(key: key, nick: renamed, account: nil, address: member.address, peer: peer, isMember: true)
+            cluster!.outbox.append(.claimNick(client, key: key, nick: renamed))
+            effects.append(.send(FrameEncoder.frame(Notice.renamedAfterSplit(nick, renamed)), to: client))
+            effects.append(.log(RoomLogRecord(level: .notice, event: "nick", message: "\(nick) is now known as \(renamed): the nickname was taken on another node during a split",
+                                              fields: ["chat_nick": renamed, "chat_old_nick": nick, "chat_peer": peer])))
+            return
+        }
+        removeMember(client, member)
+        cluster!.outbox.removeAll { $0 == .releaseNick(key: nicknames.key(nick)) }
+        effects.append(.send(FrameEncoder.frame(Notice.nickTakenDuringSplit(nick)), to: client))
+        effects.append(.close(client, reason: "nickname taken on another node during a split"))
+        effects.append(.log(leaveRecord(member, peer: peer, reason: "nickname taken on another node during a split")))
+    }
+
+    /// `nick_2` ... `nick_9`: the first that is valid and held by no member this node knows.
+    private func freeVariant(of nick: String) -> String? {
+        for number in 2...9 {
+            let candidate = "\(nick.utf8.count > Nickname.maximumByteCount - 2 ? String(nick.prefix(Nickname.maximumByteCount / 2)) : nick)_\(number)"
+            let key = nicknames.key(candidate)
+            if nicknames.problem(with: candidate) == nil, nickIndex[key] == nil, cluster?.remote[key] == nil { return candidate }
+        }
+        return nil
+    }
+
+    /// A member of another node, by nickname, while linked.
+    func remoteMember(named nick: String) -> (nick: String, node: String)? {
+        guard let part = cluster, part.linked else { return nil }
+        return part.remote[nicknames.key(nick)]
+    }
+
+    /// Sends `body` to the other nodes; false when not linked.
+    func publishToOthers(_ body: ClusterMessage.Body) -> Bool {
+        guard cluster?.linked == true else { return false }
+        cluster!.outbox.append(.publish(body))
+        return true
+    }
+
+    func deliverLocally(_ text: String, effects: inout [RoomEffect]) {
+        guard !memberOrder.isEmpty else { return }
+        effects.append(.broadcast(FrameEncoder.frame(text), to: memberOrder))
+    }
+}
+

@@ -1,0 +1,74 @@
+import ChatProtocol
+
+/// Commands and sanctions across the nodes of a cluster: `/who` with every node's members,
+/// `/kick`, `/ban` and `/mute` of a member of another node, and the shared list of bans,
+/// mutes and slowmode.
+extension Room {
+    /// Sends this node's bans, mutes and slowmode to the others after a change here.
+    func shareSanctions() {
+        _ = publishToOthers(.sanctions(sanctions, slowmode: slowmodeSeconds))
+    }
+
+    /// Another node's list: taken as it is, saved, and its bans enforced on this node's
+    /// members (announced to the whole room, since only this node knows who they were).
+    func adoptSanctions(_ list: [Sanction], slowmode: Int?, now: RoomTime, effects: inout [RoomEffect]) {
+        sanctions = list
+        slowmodeSeconds = slowmode
+        effects.append(.durableStateChanged)
+        for id in memberOrder {
+            guard case let .member(victim, _)? = clients[id], let ban = activeBan(for: victim.address, now: now) else { continue }
+            removeMember(id, victim)
+            let seconds = ban.secondsLeft(at: now)
+            effects.append(.send(FrameEncoder.frame(Notice.youWereBanned(seconds: seconds, reason: ban.reason)), to: id))
+            effects.append(.close(id, reason: "banned by \(ban.setBy) on another node"))
+            if ban.nick.map(nicknames.key) != nicknames.key(victim.nick) {
+                broadcast(Notice.banned(victim.nick, seconds: seconds, reason: ban.reason), effects: &effects)
+            }
+        }
+    }
+
+    /// `/ban` or `/mute` of a member of another node: run by that node. Nil when the
+    /// target is not another node's member.
+    func forwardToMembersNode(_ target: String, _ call: CommandCall, _ effects: inout [RoomEffect]) -> CommandResult? {
+        guard member(named: target) == nil, let remote = remoteMember(named: target),
+              publishToOthers(.command(target: remote.nick, name: call.command.name, arguments: call.arguments, by: call.moderator.name))
+        else { return nil }
+        if call.moderator.client == nil { tell(call.moderator, "Sent to node \(remote.node), which has \(remote.nick).", effects: &effects) }
+        return .done
+    }
+
+    /// Expiry in a cluster: every node expires its own copy, so each tells its own members.
+    func announceExpiry(_ text: String, effects: inout [RoomEffect]) {
+        if cluster != nil { deliverLocally(text, effects: &effects) } else { broadcast(text, effects: &effects) }
+    }
+
+}
+
+extension Room {
+    /// `/who` in a cluster: every member of every node, each with its node.
+    func clusterWhoLine(node: String, now: RoomTime) -> String {
+        var entries = memberList(now: now).map { info in
+            (key: nicknames.key(info.nick),
+             text: info.nick + " (\(node))" + (info.isAdmin ? " [admin]" : "") + (info.isMuted ? " [muted]" : ""))
+        }
+        for remote in remoteMembers { entries.append((nicknames.key(remote.nick), "\(remote.nick) (\(remote.node))")) }
+        entries.sort { $0.key < $1.key }
+        return "\(entries.count) member\(entries.count == 1 ? "" : "s"): " + entries.map(\.text).joined(separator: ", ")
+    }
+
+    /// `/kick` of a member of another node: that node disconnects them, this one tells the room.
+    func kickRemote(_ remote: (nick: String, node: String), reason: String?, by moderator: Moderator,
+                    effects: inout [RoomEffect]) -> CommandResult {
+        guard publishToOthers(.kick(nick: remote.nick, reason: reason, by: moderator.name)) else {
+            return refuse(moderator, Notice.noSuchMember(remote.nick), effects: &effects)
+        }
+        broadcast(Notice.kicked(remote.nick, reason: reason), effects: &effects)
+        var fields = ["chat_target": remote.nick, "chat_by": moderator.name, "chat_node": remote.node]
+        if let reason { fields["chat_reason"] = reason }
+        effects.append(.log(RoomLogRecord(level: .notice, event: "kick",
+                                          message: "\(remote.nick) (node \(remote.node)) was kicked by \(moderator.name)" + (reason.map { ": \($0)" } ?? ""),
+                                          fields: fields)))
+        if moderator.client == nil { tell(moderator, "Kicked \(remote.nick).", effects: &effects) }
+        return .done
+    }
+}

@@ -1,0 +1,303 @@
+import ChatCore
+import Reactor
+import SystemCalls
+
+/// This node's link to the rest of its room over Redis: two connections on the reactor
+/// (one subscribed to the room's channel, one for commands: a subscribed connection can
+/// do nothing else), the node's lease, nickname claims, and the state of the link:
+///
+/// idle ─connect─► connecting ─both up, subscribed─► linking ─LINK script─► linked
+///   ▲                                                                        │
+///   └──── backoff (0.1 s doubling to 5 s) ◄── lost, slow, or reaped ◄────────┘
+///
+/// Nothing here waits: every command's answer comes back as a callback in a later turn.
+/// While linked, this node's own lines reach its members only when they come back from
+/// the channel (so every node shows the same order); a line that has not come back when
+/// the link fails is shown locally then, so the speaker's node loses nothing.
+final class ClusterLink {
+    struct Hooks {
+        var received: (ClusterMessage) -> Void
+        var split: (String) -> Void
+        var linked: (_ claims: [ClientID: Bool], _ roster: [(nick: String, node: String)], _ departed: [String],
+                     _ shared: SharedState) -> Void
+        var claimAnswered: (ClientID, ClaimOutcome) -> Void
+        var localNicknames: () -> [(client: ClientID, key: String, nick: String)]
+        var log: (_ warning: Bool, _ message: String) -> Void
+    }
+
+    enum State { case idle, connecting, linking, linked, leaving }
+
+    /// What Redis keeps for nodes that link later: the history, the last sanctions and topic.
+    struct SharedState {
+        var history: [History.Entry] = []
+        var sanctions: ClusterMessage? = nil
+        var topic: ClusterMessage? = nil
+    }
+
+    /// Lines kept in Redis' history list (the Room's `history-lines`); 0 keeps none.
+    var historyLimit = 50
+
+    let endpoint: RedisEndpoint
+    let node: String
+    let reactor: Reactor
+    /// `chatroomd:{ROOM}:`, the start of every key of this room.
+    let prefix: String
+    private let channel: [UInt8]
+    private let nodeHash: String
+    private let commands: RedisConnection
+    private let subscriber: RedisConnection
+    private(set) var state = State.idle
+    private var subscribed = false
+    /// Link attempts so far; the current one's marker tells pre-link messages apart.
+    private var attempt: UInt64 = 0
+    private var markerSeen = false
+    /// Messages after the marker that arrived before the link script's answer.
+    private var heldWhileLinking: [ClusterMessage] = []
+    private var sequence: UInt64 = 0
+    /// This node's published messages not yet back from the channel, oldest first.
+    private var unechoed: [(sequence: UInt64, message: ClusterMessage, at: UInt64)] = []
+    private var unechoedHead = 0
+    /// SHA1 of `publishKeeping` as Redis knows it (`SCRIPT LOAD` on each connection): every
+    /// chat line runs it, and `EVALSHA` spares Redis hashing and parsing the script each time.
+    private var publishKeepingSHA: [UInt8]? = nil
+    private var retryDelay = ClusterLink.firstRetry
+    private var retryTimer: TimerID? = nil
+    private var lastFailure: String? = nil
+    var hooks: Hooks! = nil
+
+    static let firstRetry: UInt64 = 100_000_000
+    static let lastRetry: UInt64 = 5_000_000_000
+    static let leaseMilliseconds = 3000
+    /// A Redis that has not answered for this long is treated as gone: local delivery
+    /// must never wait longer than this for it.
+    static let stallNanoseconds: UInt64 = 1_500_000_000
+    /// Unsent commands hiredis may hold before the link is treated as broken.
+    static let maximumPendingOutput = 8 << 20
+    private static let publishWord = Array("PUBLISH".utf8)
+    private static let evalWord = Array("EVAL".utf8)
+    private static let evalSHAWord = Array("EVALSHA".utf8)
+    private static let rpushWord = Array("RPUSH".utf8)
+    private static let ltrimWord = Array("LTRIM".utf8)
+
+    init(endpoint: RedisEndpoint, node: String, room: String, reactor: Reactor) {
+        self.endpoint = endpoint
+        self.node = node
+        self.reactor = reactor
+        prefix = "chatroomd:{\(room)}:"
+        channel = Array("chatroomd:{\(room)}:channel".utf8)
+        nodeHash = "chatroomd:{\(room)}:nicks:\(node)"
+        commands = RedisConnection(reactor: reactor)
+        subscriber = RedisConnection(reactor: reactor)
+        commands.onConnected = { [unowned self] in loadScripts(); maybeLink() }
+        commands.onLost = { [unowned self] reason in fail(reason) }
+        subscriber.onConnected = { [unowned self] in subscribe() }
+        subscriber.onLost = { [unowned self] reason in fail(reason) }
+    }
+
+    var isLinked: Bool { state == .linked }
+
+    func start() { connect() }
+
+    /// Every 250 ms: a Redis that stopped answering, or whose output backs up, is treated as
+    /// lost; every fourth call renews the lease and reaps dead nodes.
+    func check(renewLease: Bool) {
+        guard state == .linking || state == .linked else { return }
+        let now = MonotonicClock.now()
+        let oldestLine = unechoedHead < unechoed.count ? now &- unechoed[unechoedHead].at : 0
+        if max(oldestLine, commands.oldestWaitNanoseconds) > Self.stallNanoseconds {
+            return fail("Redis did not answer within \(Self.stallNanoseconds / 1_000_000) ms")
+        }
+        if commands.pendingOutputBytes > Self.maximumPendingOutput {
+            return fail("more than \(Self.maximumPendingOutput >> 20) MiB waiting to be sent to Redis")
+        }
+        guard renewLease, state == .linked else { return }
+        eval(ClusterScripts.tick, [prefix, node, "\(Self.leaseMilliseconds)"]) { [weak self] reply in
+            guard let self, state == .linked, let reply else { return }
+            if reply.integer == -1 { fail("this node's lease ran out and the others declared it gone") }
+        }
+    }
+
+    // MARK: For the Room's effects
+
+    func publish(_ body: ClusterMessage.Body) {
+        guard state == .linked else { return }
+        sequence += 1
+        let message = ClusterMessage(node: node, sequence: sequence, body: body)
+        let encoded = message.encoded()
+        let sent: Bool
+        switch body {
+        case let .line(text, kept: true) where historyLimit > 0:
+            // Pipelined rather than one script: a script costs Redis three times a PUBLISH
+            // (measured), on every line. Two nodes' lines may then reach the list in the
+            // other order than the channel's, rarely; every node reads the same list.
+            let key = Array((prefix + "history").utf8)
+            sent = commands.send([Self.publishWord, channel, encoded])
+                && commands.send([Self.rpushWord, key, Array("\(WallClock.now() / 1_000_000_000) \(text)".utf8)])
+                && (sequence % 32 != 0 || commands.send([Self.ltrimWord, key, Array("-\(historyLimit)".utf8), Array("-1".utf8)]))
+        case .sanctions, .topic:
+            let key = prefix + ({ if case .topic = body { return "topic" } else { return "sanctions" } }())
+            sent = evalBytes(ClusterScripts.publishKeeping, [channel, encoded, Array("s".utf8), Array(key.utf8), [], Array("0".utf8)])
+        default:
+            sent = commands.send([Self.publishWord, channel, encoded])
+        }
+        guard sent else { return fail("could not send to Redis") }
+        unechoed.append((sequence, message, MonotonicClock.now()))
+    }
+
+    func claim(_ client: ClientID, key: String, nick: String) {
+        let sent = state == .linked && eval(ClusterScripts.claim, [prefix + "nick:" + key, node, nodeHash, nick]) { [weak self] reply in
+            guard let self else { return }
+            switch reply {
+            case .integer(1)?: hooks.claimAnswered(client, .granted)
+            case .integer(0)?: hooks.claimAnswered(client, .taken)
+            default: hooks.claimAnswered(client, .unavailable)  // the link failed; the join goes ahead locally
+            }
+        }
+        if !sent {
+            reactor.schedule(afterNanoseconds: 0) { [weak self] in self?.hooks.claimAnswered(client, .unavailable) }
+        }
+    }
+
+    func release(key: String) {
+        _ = eval(ClusterScripts.release, [prefix + "nick:" + key, node, nodeHash], nil)
+    }
+
+    /// A graceful stop: the other nodes announce this node's members at once instead of
+    /// when its lease runs out. Written straight away, since the loop may end soon.
+    func leave() {
+        if let retryTimer { reactor.cancel(retryTimer) }
+        retryTimer = nil
+        guard state == .linked else { return }
+        state = .leaving
+        _ = eval(ClusterScripts.leave, [prefix, node], nil)
+        commands.flushNow()
+    }
+
+    // MARK: The link's life
+
+    private func connect() {
+        retryTimer = nil
+        state = .connecting
+        subscribed = false
+        attempt += 1
+        markerSeen = false
+        heldWhileLinking.removeAll()
+        commands.connect(endpoint, timeoutNanoseconds: 2_000_000_000)
+        subscriber.connect(endpoint, timeoutNanoseconds: 2_000_000_000)
+    }
+
+    private func subscribe() {
+        _ = subscriber.send([Array("SUBSCRIBE".utf8), channel], persistent: true) { [weak self] reply in
+            guard let self, let reply else { return }
+            let items = reply.items
+            guard items.count == 3, let kind = items[0].text else { return }
+            if kind == "message", case let .string(payload) = items[2] {
+                received(payload)
+            } else if kind == "subscribe" {
+                subscribed = true
+                maybeLink()
+            }
+        }
+    }
+
+    private func maybeLink() {
+        guard state == .connecting, commands.connected, subscribed else { return }
+        state = .linking
+        let members = hooks.localNicknames()
+        var arguments = [prefix, node, "\(Self.leaseMilliseconds)", "\(attempt)"]
+        for member in members { arguments += [prefix + "nick:" + member.key, member.nick] }
+        eval(ClusterScripts.link, arguments) { [weak self] reply in
+            guard let self, state == .linking else { return }
+            let parts = reply?.items ?? []
+            guard parts.count == 6 else { return fail("linking failed: \(String(describing: reply))") }
+            let outcomes = parts[0].items
+            var claims: [ClientID: Bool] = [:]
+            for (index, member) in members.enumerated() where index < outcomes.count {
+                claims[member.client] = outcomes[index].integer == 1
+            }
+            let pairs = parts[1].items.compactMap(\.text)
+            var roster: [(nick: String, node: String)] = []
+            var index = 0
+            while index + 1 < pairs.count { roster.append((pairs[index + 1], pairs[index])); index += 2 }
+            state = .linked
+            retryDelay = Self.firstRetry
+            if lastFailure != nil { hooks.log(false, "Redis at \(endpoint) answers again") }
+            lastFailure = nil
+            var shared = SharedState()
+            for item in parts[3].items {
+                guard let line = item.text, let space = line.firstIndex(of: " "), let seconds = Int64(line[..<space]) else { continue }
+                shared.history.append(History.Entry(unixSeconds: seconds, text: String(line[line.index(after: space)...]), address: .v6(0, 0)))
+            }
+            if case let .string(bytes) = parts[4] { shared.sanctions = bytes.withUnsafeBytes(ClusterMessage.init(decoding:)) }
+            if case let .string(bytes) = parts[5] { shared.topic = bytes.withUnsafeBytes(ClusterMessage.init(decoding:)) }
+            hooks.linked(claims, roster, parts[2].items.compactMap(\.text), shared)
+            let held = heldWhileLinking
+            heldWhileLinking.removeAll()
+            for message in held where state == .linked { hooks.received(message) }
+            check(renewLease: true)  // reap nodes that died while no node was looking
+        }
+    }
+
+    private func received(_ payload: [UInt8]) {
+        guard let message = payload.withUnsafeBytes(ClusterMessage.init(decoding:)) else { return }
+        // Only what was published after this node's link script ran belongs to this link:
+        // earlier messages were seen by the others while this node was apart.
+        guard markerSeen else {
+            if case .linkMarker = message.body, message.node == node, message.sequence == attempt { markerSeen = true }
+            return
+        }
+        if state == .linking { return heldWhileLinking.append(message) }
+        guard state == .linked else { return }
+        if message.node == node {
+            if case .nodeGone = message.body {
+                if state == .linked { fail("the other nodes declared this node gone") }
+                return
+            }
+            while unechoedHead < unechoed.count, unechoed[unechoedHead].sequence <= message.sequence { unechoedHead += 1 }
+            if unechoedHead == unechoed.count { unechoed.removeAll(keepingCapacity: true); unechoedHead = 0 }
+        }
+        hooks.received(message)
+    }
+
+    private func fail(_ reason: String) {
+        guard state != .idle, state != .leaving else { return }
+        let wasLinked = state == .linked
+        state = .idle
+        commands.abort(reason)
+        subscriber.abort(reason)
+        // Lines that did not come back: shown here now, before the notice of the split.
+        let pending = unechoed[unechoedHead...].map(\.message)
+        unechoed.removeAll()
+        unechoedHead = 0
+        if wasLinked {
+            for message in pending { if case .line = message.body { hooks.received(message) } }
+            hooks.split(reason)
+        }
+        if lastFailure != reason { hooks.log(true, "Redis at \(endpoint): \(reason); retrying in \(retryDelay / 1_000_000) ms and then with backoff") }
+        lastFailure = reason
+        retryTimer = reactor.schedule(afterNanoseconds: retryDelay) { [weak self] in self?.connect() }
+        retryDelay = min(retryDelay * 2, Self.lastRetry)
+    }
+
+    private func evalBytes(_ script: String, _ arguments: [[UInt8]]) -> Bool {
+        if script == ClusterScripts.publishKeeping, let sha = publishKeepingSHA {
+            return commands.send([Self.evalSHAWord, sha, Array("0".utf8)] + arguments)
+        }
+        return commands.send([Self.evalWord, Array(script.utf8), Array("0".utf8)] + arguments)
+    }
+
+    private func loadScripts() {
+        publishKeepingSHA = nil
+        _ = commands.send(["SCRIPT", "LOAD", ClusterScripts.publishKeeping]) { [weak self] reply in
+            if case let .string(sha)? = reply, sha.count == 40 { self?.publishKeepingSHA = sha }
+        }
+    }
+
+    @discardableResult
+    private func eval(_ script: String, _ arguments: [String], _ callback: RedisConnection.Callback?) -> Bool {
+        var argv: [[UInt8]] = [Self.evalWord, Array(script.utf8), Array("0".utf8)]
+        argv.reserveCapacity(arguments.count + 3)
+        for argument in arguments { argv.append(Array(argument.utf8)) }
+        return commands.send(argv, callback)
+    }
+}
