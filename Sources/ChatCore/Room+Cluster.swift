@@ -28,6 +28,10 @@ struct ClusterPart {
     /// Joins waiting for their nickname claim, by connection.
     var claims: [ClientID: PendingClaim] = [:]
     var outbox: [ClusterEffect] = []
+    /// Members were told the room is split, and are owed the news that it is whole again.
+    /// False in a process that took over from another (a restart): its members were
+    /// never told of a split, so its first link is silent.
+    var toldSplit = false
 }
 
 struct PendingClaim {
@@ -94,6 +98,7 @@ extension Room {
                                           message: "Lost the link to the cluster (\(reason)): lines reach this node's members only",
                                           fields: ["chat_node": part.node, "chat_reason": reason])))
         deliverLocally(Notice.clusterSplit, effects: &effects)
+        cluster!.toldSplit = true
     }
 
     /// The link is up (again) and this node's nicknames were claimed, as listed by
@@ -139,7 +144,8 @@ extension Room {
             }
         }
         // After the claims, so a member who lost its nickname hears only why.
-        if !memberOrder.isEmpty { deliverLocally(Notice.clusterWhole, effects: &effects) }
+        if cluster!.toldSplit, !memberOrder.isEmpty { deliverLocally(Notice.clusterWhole, effects: &effects) }
+        cluster!.toldSplit = false
     }
 
     /// A message from the channel, in the channel's order.

@@ -449,3 +449,27 @@ class ClusterFailureTests(ClusterTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ClusterRestartTests(ClusterTestCase):
+    """A node restarted in place (SIGUSR2, as `chatroomctl restart`) keeps its members in
+    the room: no leave notice elsewhere, their nicknames still theirs, lines flow both ways."""
+    nodes = 2
+
+    def test_a_node_restarted_in_place_keeps_its_members_in_the_whole_room(self):
+        clients = self.join_everywhere([["alice"], ["bob"]])
+        alice, bob = clients["alice"], clients["bob"]
+        node = self.daemons[0]
+        mark = len(node.stderr_lines)
+        node.send_signal(signal.SIGUSR2)
+        node.wait_for_log(r"chat_event=handover-restored", timeout=20, after=mark)
+        node.wait_for_log(r"chat_event=cluster-linked", timeout=20, after=mark)
+        alice.send("after the restart")
+        self.assertEqual(read_until(bob, lambda line: line.startswith("alice: ")), ["alice: after the restart"],
+                         "bob saw no leave or join of alice, and her line")
+        self.assertEqual(read_until(alice, lambda line: line.startswith("alice: ")), ["alice: after the restart"])
+        bob.send("hello alice")
+        self.assertEqual(read_until(alice, lambda line: line.startswith("bob: ")), ["bob: hello alice"])
+        impostor = self.connect(1)
+        impostor.join("alice")
+        self.assertEqual(impostor.recv(), "The nickname alice is already in use. Choose another one.")
