@@ -3,69 +3,14 @@
 redis-server.service: runs INSIDE the sandbox (cluster.sh). Each check prints PASS or
 FAIL; the last line is "cluster: N passed, M failed"; the exit code is non-zero if anything
 failed. Every wait is a poll with a deadline."""
-import select
-import socket
-import subprocess
+import os
 import sys
-import time
 
-passed = 0
-failed = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e_inside as e2e  # noqa: E402  (check, run, wait_until, Client)
+from e2e_inside import check, run, wait_until, Client  # noqa: E402
+
 MEMBERS = 16  # spread by the kernel over the two listeners: all on one has odds 2 in 65536
-
-
-def check(condition, what, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-        print(f"PASS: {what}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL: {what}" + (f"\n      {detail}" if detail else ""), flush=True)
-    return condition
-
-
-def run(*command):
-    return subprocess.run(command, capture_output=True, text=True, timeout=60)
-
-
-def wait_until(predicate, timeout=20, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        select.select([], [], [], interval)  # poll interval inside a deadline loop
-
-
-class Client:
-    def __init__(self):
-        self.sock = socket.create_connection(("127.0.0.1", 12000), timeout=15)
-
-    def send(self, text):
-        payload = text.encode()
-        self.sock.sendall(str(len(payload)).encode().ljust(64) + payload)
-
-    def receive(self, timeout=15):
-        deadline = time.monotonic() + timeout
-
-        def exactly(n):
-            data = b""
-            while len(data) < n:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError("no frame in time")
-                self.sock.settimeout(remaining)
-                chunk = self.sock.recv(n - len(data))
-                if not chunk:
-                    return None
-                data += chunk
-            return data
-        header = exactly(64)
-        if header is None:
-            return None
-        payload = exactly(int(header))
-        return None if payload is None else payload.decode()
 
 
 def linked(instance):
@@ -134,13 +79,13 @@ def main():
     check(len(survivors) == on_one and all(len(set(g)) == expected_count and all(t and t.startswith("[CLIENT DISCONNECT - m") for t in g)
                                            for g in gone),
           "members of the stopped instance are announced as gone on the other at once", f"{gone}")
-    print(f"cluster: {passed} passed, {failed} failed", flush=True)
+    print(f"cluster: {e2e.passed} passed, {e2e.failed} failed", flush=True)
 
 
 if __name__ == "__main__":
     try:
         main()
     finally:
-        if failed or not passed:
-            print(f"cluster: {passed} passed, {failed} failed", flush=True)
-    sys.exit(1 if failed or not passed else 0)
+        if e2e.failed or not e2e.passed:
+            print(f"cluster: {e2e.passed} passed, {e2e.failed} failed", flush=True)
+    sys.exit(1 if e2e.failed or not e2e.passed else 0)
