@@ -123,9 +123,12 @@ extension ChatServer {
     }
 
     /// `systemctl restart`: everything into the store, then exit for the next process.
-    /// Without a store (not under systemd), the same as SIGUSR2: an exec in place.
+    /// Without a store: under systemd, a restart job is waiting for this process to exit,
+    /// so it shuts down as on SIGTERM (an exec in place would be killed at the stop
+    /// timeout); outside systemd, the same as SIGUSR2, an exec in place.
     func handOverToStore(trigger: String) {
         guard storeKeeper != nil else {
+            if environment["NOTIFY_SOCKET"] != nil { return beginShutdown(signalName: trigger) }
             _ = handOver(trigger: trigger)
             return
         }

@@ -68,8 +68,10 @@ class StoreDouble:
             self.status = None
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("LISTEN_", "WATCHDOG_", "CHATROOMD_")) and k not in ("JOURNAL_STREAM", "STATE_DIRECTORY")}
-        env.update(NOTIFY_SOCKET=self.notify_path, FDSTORE=str(self.capacity), LISTEN_FDS=str(len(passed)),
+        env.update(NOTIFY_SOCKET=self.notify_path, LISTEN_FDS=str(len(passed)),
                    LISTEN_FDNAMES=":".join(name for name, _ in passed))
+        if self.capacity:
+            env["FDSTORE"] = str(self.capacity)  # 0: a unit without FileDescriptorStoreMax=
         log = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         pid = os.fork()
         if pid == 0:  # the child: only descriptor juggling and the exec

@@ -149,6 +149,26 @@ class TLSRestartTests(StoreTestCase):
         self.expect(alice, "alice: still here")
 
 
+class NoStoreTests(StoreTestCase):
+    """A unit without the store (FileDescriptorStoreMax=0): a restart job's SIGUSR1 must not
+    be answered with an exec in place (systemd would kill it at the stop timeout), so the
+    daemon shuts down as on SIGTERM, telling its members."""
+
+    def setUp(self):
+        self.store = StoreDouble(capacity=0)
+        self.addCleanup(self.store.close)
+        self.store.spawn()
+        self.store.wait_ready()
+
+    def test_sigusr1_without_a_store_is_a_clean_shutdown(self):
+        alice = self.join("alice", "127.0.0.2")
+        self.store.kill(signal.SIGUSR1)
+        self.assertEqual(alice.recv(), "Server is shutting down.")
+        self.assertClosed(alice)
+        self.assertEqual(self.store.wait_exit(), 0)
+        self.assertEqual(self.store.names(), [], "nothing was stored")
+
+
 class CrashTests(StoreTestCase):
 
     def test_kill_9_loses_no_member_and_says_what_happened(self):
