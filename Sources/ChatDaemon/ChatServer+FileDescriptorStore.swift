@@ -21,6 +21,9 @@ final class StoreKeeper {
     var inodes: [UInt64: UInt64] = [:]
     /// Why the journal could not be written, once logged until it works again.
     var failure: String? = nil
+    /// The journal's base still describes the predecessor (its connection IDs): the next
+    /// change writes a new base instead of a record.
+    var needsRebase = true
 
     init(capacity: Int, journal: CrashJournal) {
         self.capacity = capacity
@@ -39,8 +42,7 @@ extension ChatServer {
     func startStoreKeeping(capacity: Int, inheritedJournals: [Int32]) {
         let journal: CrashJournal
         if inheritedJournals.count == 2 {
-            let sequence = (try? CrashJournal.read(inheritedJournals).sequence) ?? 0
-            journal = CrashJournal(files: inheritedJournals, lastSequence: sequence)
+            journal = CrashJournal(files: inheritedJournals, lastSequence: CrashJournal.highestSequence(inheritedJournals))
         } else {
             for fd in inheritedJournals { close(fd) }
             if !inheritedJournals.isEmpty { FileDescriptorStore.remove(name: CrashJournal.storeName) }
@@ -61,7 +63,8 @@ extension ChatServer {
         storeConnections(restored.map(\.id.rawValue).filter { room.snapshotConnection(ClientID($0))?.member != nil })
         room.tracksConnectionChanges = true
         _ = room.takeChangedConnections()
-        rebaseJournal()
+        // The new base is written in the first turn, not before it: members are waiting.
+        _ = reactor.schedule(afterNanoseconds: 0) { [weak self] in if self?.storeKeeper?.needsRebase == true { self?.rebaseJournal() } }
         log(.info, "store", "keeping connections in systemd's file descriptor store (up to \(capacity)) and a crash journal",
             ["chat_connections": "\(keeper.inodes.count)"])
     }
@@ -84,6 +87,13 @@ extension ChatServer {
     /// connection into the journal.
     func journalConnectionChanges() {
         guard let keeper = storeKeeper, room.hasChangedConnections else { return }
+        if keeper.needsRebase {
+            // The base about to be written holds these changes already.
+            for client in room.takeChangedConnections() where room.snapshotConnection(client)?.member != nil {
+                storeConnections([client.rawValue])
+            }
+            return rebaseJournal()
+        }
         var records: [CrashJournal.Record] = []
         for client in room.takeChangedConnections() {
             if let connection = room.snapshotConnection(client) {
@@ -107,6 +117,7 @@ extension ChatServer {
         guard let keeper = storeKeeper else { return }
         do {
             try keeper.journal.rebase(room.snapshot().snapshot, inodes: keeper.inodes)
+            keeper.needsRebase = false
             if keeper.failure != nil {
                 keeper.failure = nil
                 log(.notice, "store", "the crash journal is written again")

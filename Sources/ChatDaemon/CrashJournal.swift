@@ -133,6 +133,20 @@ final class CrashJournal {
 
     // MARK: Reading
 
+    /// The highest base sequence the files' headers claim, torn or not: a successor
+    /// numbers its bases after it, so its own are always read first. Headers only.
+    static func highestSequence(_ files: [Int32]) -> UInt64 {
+        var highest: UInt64 = 0
+        for fd in files {
+            var header = [UInt8](repeating: 0, count: headerLength)
+            let count = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+            guard count == headerLength, Array(header[..<magic.count]) == magic else { continue }
+            var reader = StateReader(header, offset: magic.count + 8)
+            if let sequence = try? reader.u64() { highest = max(highest, sequence) }
+        }
+        return highest
+    }
+
     /// What the journal files say: the snapshot with every record applied, each
     /// connection's inode, and the sequence of the base used.
     static func read(_ files: [Int32]) throws(Problem) -> (snapshot: RoomSnapshot, inodes: [UInt64: UInt64], sequence: UInt64) {
