@@ -143,6 +143,7 @@ struct CrashJournalTests {
         let (snapshot, _, sequence) = try CrashJournal.read(journal.fds)
         #expect(snapshot.connections.map(\.member?.nick) == ["alice", "bob", "carol"])
         #expect(sequence == 1)
+        #expect(CrashJournal.highestSequence(journal.fds) == 2, "a successor numbers its bases after the torn one too")
     }
 
     @Test func aNewerFormat_isRefused() throws {
