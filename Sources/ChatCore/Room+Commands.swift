@@ -70,10 +70,11 @@ extension Room {
         nickIndex[nicknames.key(newNick)] = client
         clients[client] = .member(renamed, peer: peer)
         noteChanged(client)
+        // The other nodes' rosters first: whoever sees the notice can already reach NEW.
+        if cluster != nil { clusterRenamed(client, from: member.nick, to: newNick) }
         broadcast(Notice.nickChanged(member.nick, newNick), effects: &effects)
         effects.append(.log(RoomLogRecord(level: .info, event: "nick", message: "\(member.nick) is now known as \(newNick)",
                                           fields: ["chat_nick": newNick, "chat_old_nick": member.nick, "chat_peer": peer])))
-        if cluster != nil { clusterRenamed(client, from: member.nick, to: newNick) }
     }
 
     func login(_ call: CommandCall, _ effects: inout [RoomEffect]) -> CommandResult {
