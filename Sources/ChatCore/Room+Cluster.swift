@@ -140,9 +140,9 @@ extension Room {
         let renamed = cluster!.renamedWhileApart
         cluster!.renamedWhileApart = [:]
         for nick in departed {
-            cluster!.outbox.append(.publish(.left(nick: nick)))
-            // A rename during the split is not a leave: the member is still here.
+            // A rename during the split is not a leave: released below, with no notice.
             if let entry = renamed[nicknames.key(nick)], case .member? = clients[entry.client] { continue }
+            cluster!.outbox.append(.publish(.left(nick: nick)))
             broadcast(Notice.left(nick), effects: &effects)
         }
         let renamedClients = releaseRenamedWhileApart(renamed)
