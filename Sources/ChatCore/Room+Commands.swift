@@ -99,7 +99,7 @@ extension Room {
     }
 
     func whoLine(now: RoomTime) -> String {
-        if let node = clusterNode { return clusterWhoLine(node: node, now: now) }
+        if clusterNode != nil { return clusterWhoLine(now: now) }
         let list = memberList(now: now).sorted { Nickname.key($0.nick) < Nickname.key($1.nick) }
         let names = list.map { info in
             info.nick + (info.isAdmin ? " [admin]" : "") + (info.isMuted ? " [muted]" : "")

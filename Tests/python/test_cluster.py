@@ -14,6 +14,8 @@ delivery; the seed's own client on one node chats with `chatroom` on another.
 Nothing sleeps: every wait is a read with a deadline, or a wait for a log line.
 """
 
+import json
+import os
 import re
 import signal
 import subprocess
@@ -25,6 +27,7 @@ from chat_test_support import ChatAssertions
 from chatroomd_fixture import ADMIN_PASSWORD, chatroom_binary
 from original_client import OriginalClient
 from redis_fixture import RedisServer, start_node, temporary_directory
+from test_chatroomctl import run_chatroomctl
 
 READ_DEADLINE = 10.0
 SPLIT = "The link between chat servers is down: your lines now reach only the members on this server."
@@ -602,3 +605,70 @@ class ClusterRenameTests(ClusterTestCase):
             self.assertEqual(client.recv(), answer or "Connected to the server", nick)
             if answer is None:
                 client.recv_until(f"{nick} has joined the chat!")
+
+
+class ClusterControlTests(ClusterTestCase):
+    """`chatroomctl who` and `stats` on a node of a cluster: every member with its node,
+    and the room-wide counts apart from the node's own figures."""
+    nodes = 2
+
+    def start_node(self, index):
+        socket_path = os.path.join(temporary_directory(self), "control")
+        daemon = start_node(self, self.redis, f"node{index + 1}", extra=["--control-socket", socket_path])
+        daemon.control_socket = socket_path
+        return daemon
+
+    def ctl(self, node, *args):
+        result = run_chatroomctl("--socket", self.daemons[node].control_socket, *args)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result.stdout
+
+    def test_who_lists_every_member_of_the_room_with_its_node_from_either_node(self):
+        self.assertEqual(self.ctl(0, "who"), "No members online.\n")
+        clients = self.join_everywhere([["ann", "zoe"], ["bob"]])
+        admin = self.join_admin(1, list(clients.values()))
+        for node in (0, 1):
+            listed = json.loads(self.ctl(node, "--json", "who"))
+            self.assertIs(listed["ok"], True)
+            self.assertEqual([(m["nick"], m["node"], m["local"]) for m in listed["members"]],
+                             [("admin", "node2", node == 1), ("ann", "node1", node == 0),
+                              ("bob", "node2", node == 1), ("zoe", "node1", node == 0)])
+            for member in listed["members"]:
+                self.assertEqual("peer" in member, member["local"], member)
+                if member["nick"] == "admin" and member["local"]:
+                    self.assertIs(member["admin"], True)
+        plain = self.ctl(0, "who").splitlines()
+        self.assertEqual([line.split("  ")[:2] for line in plain],
+                         [["admin", "node node2"], ["ann", "node node1"], ["bob", "node node2"], ["zoe", "node node1"]])
+        self.assertRegex(plain[1], r"^ann  node node1  127\.0\.0\.1:\d+$")
+        self.assertEqual(self.ctl(1, "who").splitlines()[0].split("  ")[0], "admin [admin]")
+        # The same list as a member's /who.
+        admin.send("/who")
+        self.assertEqual(admin.recv(), "4 members: admin (node2) [admin], ann (node1), bob (node2), zoe (node1)")
+
+    def test_stats_give_the_room_wide_counts_and_this_nodes_own(self):
+        clients = self.join_everywhere([["ann", "zoe"], ["bob"]])
+        clients["ann"].send("hello")
+        for name in clients:
+            self.assertEqual(clients[name].recv(), "ann: hello")
+        for node, here in ((0, 2), (1, 1)):
+            stats = json.loads(self.ctl(node, "--json", "stats"))
+            self.assertIs(stats["ok"], True)
+            self.assertIs(stats["cluster_linked"], True)
+            self.assertEqual((stats["node"], stats["room"]), (f"node{node + 1}", "lobby"))
+            self.assertEqual((stats["room_members"], stats["room_nodes"]), (3, 2))
+            self.assertEqual(stats["members"], here, "members: this node's own")
+            self.assertGreaterEqual(stats["connections"], here)
+            self.assertEqual(stats["messages_relayed"], 1)
+        plain = self.ctl(1, "stats").splitlines()
+        self.assertEqual(plain[:3], ["room lobby, every node (linked):", "room_members: 3", "room_nodes: 2"])
+        self.assertEqual(plain[3], "this node, node2:")
+        self.assertIn("members: 1", plain[4:])
+        # While split, a node counts only its own members, and says so.
+        self.redis.kill()
+        for name in clients:
+            self.assertEqual(clients[name].recv(), SPLIT)
+        stats = json.loads(self.ctl(0, "--json", "stats"))
+        self.assertEqual((stats["cluster_linked"], stats["room_members"], stats["room_nodes"], stats["members"]), (False, 2, 1, 2))
+        self.assertEqual(self.ctl(0, "stats").splitlines()[0],
+                         "room lobby, every node (split: the other nodes' members are not counted):")
