@@ -28,7 +28,7 @@ public enum Notice {
 
     public static let shuttingDown = ServerReply.shuttingDown
     public static let clusterSplit = "The link between chat servers is down: your lines now reach only the members on this server."
-    public static let nickChangeUnavailableInCluster = "/nick is not available on a server that is part of a cluster; reconnect with the new nickname."
+    public static let nickChangePending = "Your previous nickname change is still being checked with the other chat servers; try again in a moment."
     public static func nickTakenDuringSplit(_ nick: String) -> String {
         "While the chat servers were apart, a member on another server took the nickname \(nick) first; reconnect with another nickname."
     }

@@ -32,6 +32,9 @@ struct ClusterPart {
     /// False in a process that took over from another (a restart): its members were
     /// never told of a split, so its first link is silent.
     var toldSplit = false
+    /// Nicknames this node's members gave up in a rename while the room was split (or
+    /// being linked), by key: still claimed in Redis for this node, released on linking.
+    var renamedWhileApart: [String: (nick: String, client: ClientID)] = [:]
 }
 
 struct PendingClaim {
@@ -42,6 +45,13 @@ struct PendingClaim {
     let peer: String
     /// Already a member (joined during a split): the claim confirms the nickname.
     var isMember = false
+    /// A member's `/nick` from this nickname: the claim is for the new one.
+    var renameFrom: String? = nil
+    /// A nickname lost to another node is replaced by a variant (`zed_2`) rather than the
+    /// member let go: set for members who renamed during a split, as for the link's claims.
+    var renameOnLoss = false
+    /// Sent again once already (the link failed and came back while it was out).
+    var retried = false
 }
 
 /// How a nickname claim ended.
@@ -127,19 +137,26 @@ extension Room {
             default: break
             }
         }
+        let renamed = cluster!.renamedWhileApart
+        cluster!.renamedWhileApart = [:]
         for nick in departed {
+            // A rename during the split is not a leave: released below, with no notice.
+            if let entry = renamed[nicknames.key(nick)], case .member? = clients[entry.client] { continue }
             cluster!.outbox.append(.publish(.left(nick: nick)))
             broadcast(Notice.left(nick), effects: &effects)
         }
+        let renamedClients = releaseRenamedWhileApart(renamed)
         for (client, key, nick) in localNicknames() {
-            switch claims[client] {
+            // Renamed while apart: the link may have claimed the old nickname; claim the new.
+            switch renamedClients.contains(client) ? nil : claims[client] {
             case true?:
                 cluster!.outbox.append(.publish(.joined(nick: nick)))
             case false?:
                 loseNickname(client, nick: nick, rename: true, now: now, effects: &effects)
             case nil:
-                // Joined while the link was being made: claimed now.
-                cluster!.claims[client] = PendingClaim(key: key, nick: nick, account: nil, address: remoteAddress, peer: "", isMember: true)
+                // Joined while the link was being made, or renamed while apart: claimed now.
+                cluster!.claims[client] = PendingClaim(key: key, nick: nick, account: nil, address: remoteAddress, peer: "", isMember: true,
+                                                       renameOnLoss: renamedClients.contains(client))
                 cluster!.outbox.append(.claimNick(client, key: key, nick: nick))
             }
         }
@@ -203,12 +220,13 @@ extension Room {
     /// The answer to a `.claimNick`.
     public func nickClaimed(_ client: ClientID, outcome: ClaimOutcome, now: RoomTime, effects: inout [RoomEffect]) {
         guard let pending = cluster?.claims.removeValue(forKey: client) else { return }
+        if let old = pending.renameFrom { return renameClaimed(client, from: old, pending, outcome: outcome, effects: &effects) }
         if pending.isMember {
             guard case .member? = clients[client] else {
                 if case .granted = outcome { cluster!.outbox.append(.releaseNick(key: pending.key)) }
                 return
             }
-            if case .taken = outcome { return loseNickname(client, nick: pending.nick, rename: false, now: now, effects: &effects) }
+            if case .taken = outcome { return loseNickname(client, nick: pending.nick, rename: pending.renameOnLoss, now: now, effects: &effects) }
             cluster!.outbox.append(.publish(.joined(nick: pending.nick)))
             return
         }

@@ -44,16 +44,30 @@ extension Room {
 
 }
 
+/// A member of the room in a cluster, on this node or another: what `/who` and
+/// `chatroomctl who` list. `local` is nil for another node's member (its node knows more).
+public struct ClusterMemberInfo: Sendable {
+    public let nick: String
+    public let node: String
+    public let local: Room.MemberInfo?
+}
+
 extension Room {
+    /// Every member of every node, each with its node, by nickname key: the one list behind
+    /// `/who` and `chatroomctl who` in a cluster. Only this node's while the room is split.
+    public func clusterMembers(now: RoomTime) -> [ClusterMemberInfo] {
+        guard let node = clusterNode else { return [] }
+        var entries = memberList(now: now).map { ClusterMemberInfo(nick: $0.nick, node: node, local: $0) }
+        for remote in remoteMembers { entries.append(ClusterMemberInfo(nick: remote.nick, node: remote.node, local: nil)) }
+        return entries.map { (nicknames.key($0.nick), $0) }.sorted { $0.0 < $1.0 }.map(\.1)
+    }
+
     /// `/who` in a cluster: every member of every node, each with its node.
-    func clusterWhoLine(node: String, now: RoomTime) -> String {
-        var entries = memberList(now: now).map { info in
-            (key: nicknames.key(info.nick),
-             text: info.nick + " (\(node))" + (info.isAdmin ? " [admin]" : "") + (info.isMuted ? " [muted]" : ""))
+    func clusterWhoLine(now: RoomTime) -> String {
+        let entries = clusterMembers(now: now).map { entry in
+            entry.nick + " (\(entry.node))" + (entry.local?.isAdmin == true ? " [admin]" : "") + (entry.local?.isMuted == true ? " [muted]" : "")
         }
-        for remote in remoteMembers { entries.append((nicknames.key(remote.nick), "\(remote.nick) (\(remote.node))")) }
-        entries.sort { $0.key < $1.key }
-        return "\(entries.count) member\(entries.count == 1 ? "" : "s"): " + entries.map(\.text).joined(separator: ", ")
+        return "\(entries.count) member\(entries.count == 1 ? "" : "s"): " + entries.joined(separator: ", ")
     }
 
     /// `/kick` of a member of another node: that node disconnects them, this one tells the room.

@@ -47,24 +47,34 @@ extension Room {
         }
         let newNick = call.arguments.trimmingWhitespace()
         guard !newNick.isEmpty else { return usageError(call, &effects) }
-        // Across nodes a new nickname would need a claim first; not offered yet.
-        if cluster != nil { return refuse(call.moderator, Notice.nickChangeUnavailableInCluster, effects: &effects) }
         if let problem = nicknames.problem(with: newNick) { return refuse(call.moderator, Notice.invalidNick(problem), effects: &effects) }
         let newKey = nicknames.key(newNick)
         if nicknames.isAdminNick(newNick) && !member.isAdmin { return refuse(call.moderator, Notice.adminNickReserved, effects: &effects) }
         if let holder = nickIndex[newKey], holder != client { return refuse(call.moderator, Notice.nickInUse(newNick), effects: &effects) }
         guard newNick != member.nick else { return .done }
+        // In a cluster the new nickname is first claimed across the nodes; the rename
+        // happens when the claim comes back (`nickClaimed`).
+        if let claimed = claimBeforeRenaming(client, from: member.nick, to: newNick, moderator: call.moderator, effects: &effects) {
+            return claimed
+        }
+        rename(client, member, peer: peer, to: newNick, effects: &effects)
+        return .done
+    }
+
+    /// Carries out a rename whose nickname is known to be free.
+    func rename(_ client: ClientID, _ member: Member, peer: String, to newNick: String, effects: inout [RoomEffect]) {
         var renamed = member
         renamed.nick = newNick
         renamed.chatPrefix = Array(ServerReply.chatLine(newNick, "").utf8)
         nickIndex[nicknames.key(member.nick)] = nil
-        nickIndex[newKey] = client
+        nickIndex[nicknames.key(newNick)] = client
         clients[client] = .member(renamed, peer: peer)
         noteChanged(client)
+        // The other nodes' rosters first: whoever sees the notice can already reach NEW.
+        if cluster != nil { clusterRenamed(client, from: member.nick, to: newNick) }
         broadcast(Notice.nickChanged(member.nick, newNick), effects: &effects)
         effects.append(.log(RoomLogRecord(level: .info, event: "nick", message: "\(member.nick) is now known as \(newNick)",
                                           fields: ["chat_nick": newNick, "chat_old_nick": member.nick, "chat_peer": peer])))
-        return .done
     }
 
     func login(_ call: CommandCall, _ effects: inout [RoomEffect]) -> CommandResult {
@@ -89,7 +99,7 @@ extension Room {
     }
 
     func whoLine(now: RoomTime) -> String {
-        if let node = clusterNode { return clusterWhoLine(node: node, now: now) }
+        if clusterNode != nil { return clusterWhoLine(now: now) }
         let list = memberList(now: now).sorted { Nickname.key($0.nick) < Nickname.key($1.nick) }
         let names = list.map { info in
             info.nick + (info.isAdmin ? " [admin]" : "") + (info.isMuted ? " [muted]" : "")

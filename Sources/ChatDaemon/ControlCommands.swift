@@ -17,6 +17,8 @@ enum ControlCommands {
         let room = server.room
         let now = server.currentTime()
         switch command {
+        case "who" where room.clusterNode != nil:
+            return clusterWho(json: json, now: now, server: server)
         case "who":
             let members = room.memberList(now: now).sorted { $0.nick.lowercased() < $1.nick.lowercased() }
             if json { return encode(.object(["ok": true, "members": .array(members.map(memberJSON))])) }
@@ -33,6 +35,7 @@ enum ControlCommands {
                 ("mutes", room.mutes.count), ("slowmode_seconds", room.slowmodeSeconds ?? 0),
                 ("state_unsaved", server.unsavedState == nil ? 0 : 1), ("uptime_seconds", Int(server.uptimeSeconds)),
             ]
+            if room.clusterNode != nil { return clusterStats(stats, json: json, now: now, server: server) }
             if json { return encode(.object(Dictionary(uniqueKeysWithValues: stats.map { ($0.0, JSON.int($0.1)) }).merging(["ok": true]) { $1 })) }
             return stats.map { "\($0.0): \($0.1)" }.joined(separator: "\n")
         case "reload":
@@ -76,7 +79,7 @@ enum ControlCommands {
         return .object(entry)
     }
 
-    private static func encode(_ value: JSON) -> String {
+    static func encode(_ value: JSON) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(value) else { return "{}" }

@@ -31,9 +31,12 @@ enum ClusterScripts {
         return 1
         """
 
-    /// ARGV: full nick key, node, the node's hash, nickname. 1 if claimed, 0 if held.
+    /// ARGV: full nick key, node, the node's hash, nickname. 1 if claimed (or already this
+    /// node's: a `/nick` that changes only the case, or a claim repeated after a rename
+    /// while the link was being made; the hash then takes the new spelling), 0 if another
+    /// node holds it.
     static let claim = """
-        if redis.call('SET', ARGV[1], ARGV[2], 'NX') then
+        if redis.call('SET', ARGV[1], ARGV[2], 'NX') or redis.call('GET', ARGV[1]) == ARGV[2] then
           redis.call('HSET', ARGV[3], ARGV[1], ARGV[4])
           return 1
         end
