@@ -294,6 +294,7 @@ extension Room {
             member.nick = renamed
             member.chatPrefix = Array(ServerReply.chatLine(renamed, "").utf8)
             clients[client] = .member(member, peer: peer)
+            noteChanged(client)
             cluster!.claims[client] = PendingClaim(key: key, nick: renamed, account: nil, address: member.address, peer: peer, isMember: true)
             cluster!.outbox.append(.claimNick(client, key: key, nick: renamed))
             effects.append(.send(FrameEncoder.frame(Notice.renamedAfterSplit(nick, renamed)), to: client))
