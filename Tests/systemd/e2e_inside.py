@@ -67,8 +67,9 @@ def frame(text):
 
 
 class Client:
-    def __init__(self, source="127.0.0.1", port=12000):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=15, source_address=(source, 0))
+    def __init__(self, source="127.0.0.1", port=12000, sock=None):
+        """A plaintext connection, or `sock` as it is (a TLS one, say)."""
+        self.sock = sock or socket.create_connection(("127.0.0.1", port), timeout=15, source_address=(source, 0))
 
     def send(self, text):
         self.sock.sendall(frame(text))
@@ -314,7 +315,7 @@ def main():
     check(find_entry(CHAT_EVENT="stop") is not None, "the clean stop is logged")
 
     # TLS: chatroomd-tls.socket beside chatroomd.socket, credentials (Tests/systemd/e2e_tls.py).
-    __import__("e2e_tls").run_checks(check, run, show, wait_until, find_entry, join, frame, UNIT_DIR)
+    __import__("e2e_tls").run_checks(check, run, show, wait_until, find_entry, join, Client, UNIT_DIR)
 
     # The variant that binds its own sockets: readiness after bind, and it serves.
     run("systemctl", "stop", "chatroomd.socket", check_exit=True)

@@ -22,23 +22,9 @@ def tls_client(cafile):
     return context.wrap_socket(raw, server_hostname="localhost")
 
 
-def read_frame(sock):
-    def exactly(n):
-        data = b""
-        while len(data) < n:
-            chunk = sock.recv(n - len(data))
-            if not chunk:
-                return None
-            data += chunk
-        return data
-    header = exactly(64)
-    if header is None:
-        return None
-    payload = exactly(int(header))
-    return None if payload is None else payload.decode()
-
-
-def run_checks(check, run, show, wait_until, find_entry, join, frame, unit_dir):
+def run_checks(check, run, show, wait_until, find_entry, join, Client, unit_dir):
+    """`Client` is e2e_inside's, passed in (importing it here would make a second copy of
+    the module that runs the checks, with counters of its own)."""
     verify = run("systemd-analyze", "verify", f"{unit_dir}/chatroomd-tls.socket")
     check(verify.returncode == 0 and verify.stderr.strip() == "", "systemd-analyze verify of chatroomd-tls.socket is clean",
           verify.stdout + verify.stderr)
@@ -67,14 +53,14 @@ def run_checks(check, run, show, wait_until, find_entry, join, frame, unit_dir):
 
     # The first TLS connection activates the service, which receives both sockets.
     try:
-        secure = tls_client(certificate)
-        secure.sendall(frame("NICK:tlsmember"))
-        first = [read_frame(secure), read_frame(secure)]
+        secure = Client(sock=tls_client(certificate))
+        secure.send("NICK:tlsmember")
+        first = [secure.receive(), secure.receive()]
         while first[-1] is not None and first[-1].startswith("[history "):
-            first[-1] = read_frame(secure)
+            first[-1] = secure.receive()
         check(first == ["Connected to the server", "tlsmember has joined the chat!"],
-              f"a TLS member joins through chatroomd-tls.socket ({secure.version()})", repr(first))
-    except (OSError, ssl.SSLError) as error:
+              f"a TLS member joins through chatroomd-tls.socket ({secure.sock.version()})", repr(first))
+    except (OSError, ssl.SSLError, TimeoutError) as error:
         check(False, "a TLS member joins through chatroomd-tls.socket", repr(error))
         secure = None
     check(wait_until(lambda: show("chatroomd.service", "SubState") == "running"), "the TLS connection activated chatroomd.service")
@@ -88,11 +74,11 @@ def run_checks(check, run, show, wait_until, find_entry, join, frame, unit_dir):
 
     if secure is not None:
         plain = join("plainmember", source="127.0.0.6")
-        line = read_frame(secure)
+        line = secure.receive()
         check(line == "plainmember has joined the chat!", "the TLS member sees the plaintext member join", repr(line))
-        secure.sendall(frame("over TLS under systemd"))
+        secure.send("over TLS under systemd")
         plain.expect("tlsmember: over TLS under systemd", "the plaintext member reads the TLS member's line")
-        check(read_frame(secure) == "tlsmember: over TLS under systemd", "the TLS member reads its own line")
+        check(secure.receive() == "tlsmember: over TLS under systemd", "the TLS member reads its own line")
         plain.close()
         secure.close()
 
