@@ -46,6 +46,7 @@ extension ChatServer {
             })
         link.historyLimit = settings.historyLines
         cluster = link
+        reactor.beforeFlush = { [unowned link] in link.flushCommands() }
         log(.info, "cluster-start", "Joining room \(settings.roomName) as node \(node) through \(endpoint)", ["chat_node": node])
         link.start()
         var ticks = 0

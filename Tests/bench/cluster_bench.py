@@ -4,7 +4,7 @@
 stopped after each run; Redis runs on a Unix socket without persistence. CPU time is
 summed over every chatroomd process and Redis (`--server-pid`, `--also-pid`).
 
-Usage: Tests/bench/cluster_bench.py [--duration S] [--runs K] [--bin DIR]
+Usage: Tests/bench/cluster_bench.py [--duration S] [--runs K] [--bin DIR] [--only SCENARIO]
 Prints each run's JSON line (from chatroom-bench) prefixed with its label."""
 
 import argparse
@@ -72,6 +72,8 @@ def main():
     parser.add_argument("--duration", default="10")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--bin", default=".build/release")
+    parser.add_argument("--only", action="append", choices=["closed", "rate100", "churn"],
+                        help="run only this scenario (repeatable); all three by default")
     options = parser.parse_args()
     daemon = os.path.join(options.bin, "chatroomd")
     bench = os.path.join(options.bin, "chatroom-bench")
@@ -84,6 +86,8 @@ def main():
     try:
         for run_number in range(options.runs):
             for name, scenario in scenarios.items():
+                if options.only and name not in options.only:
+                    continue
                 # One node alone.
                 node, match = processes.start([daemon, "--listen", "127.0.0.1:0"] + LIMITS, r"listening on 127\.0\.0\.1:(\d+)")
                 run(f"single {name} {run_number}", bench, scenario + ["--connect", f"127.0.0.1:{match.group(1)}",

@@ -14,6 +14,7 @@ delivery; the seed's own client on one node chats with `chatroom` on another.
 Nothing sleeps: every wait is a read with a deadline, or a wait for a log line.
 """
 
+import os
 import signal
 import subprocess
 import threading
@@ -214,10 +215,14 @@ class ClusterRestartTests(ClusterTestCase):
         clients = self.join_everywhere([["alice"], ["bob"]])
         alice, bob = clients["alice"], clients["bob"]
         node = self.daemons[0]
+        sockets_before = open_sockets(node.process.pid)
         mark = len(node.stderr_lines)
         node.send_signal(signal.SIGUSR2)
         node.wait_for_log(r"chat_event=handover-restored", timeout=20, after=mark)
         node.wait_for_log(r"chat_event=cluster-linked", timeout=20, after=mark)
+        # The old Redis connections did not pass through the exec (hiredis opens them
+        # without close-on-exec): only the new two are open.
+        self.assertEqual(open_sockets(node.process.pid), sockets_before)
         alice.send("after the restart")
         self.assertEqual(read_until(bob, lambda line: line.startswith("alice: ")), ["alice: after the restart"],
                          "bob saw no leave or join of alice, and her line")
@@ -227,6 +232,17 @@ class ClusterRestartTests(ClusterTestCase):
         impostor = self.connect(1)
         impostor.join("alice")
         self.assertEqual(impostor.recv(), "The nickname alice is already in use. Choose another one.")
+
+
+def open_sockets(pid):
+    """How many sockets the process has open."""
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except OSError:
+            pass  # closed meanwhile
+    return count
 
 
 if __name__ == "__main__":

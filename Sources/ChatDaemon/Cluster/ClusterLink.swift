@@ -42,9 +42,9 @@ final class ClusterLink {
     let reactor: Reactor
     /// `chatroomd:{ROOM}:`, the start of every key of this room.
     let prefix: String
-    private let channel: [UInt8]
+    let channel: [UInt8]
     private let nodeHash: String
-    private let commands: RedisConnection
+    let commands: RedisConnection
     private let subscriber: RedisConnection
     private(set) var state = State.idle
     private var subscribed = false
@@ -54,6 +54,11 @@ final class ClusterLink {
     /// Messages after the marker that arrived before the link script's answer.
     private var heldWhileLinking: [ClusterMessage] = []
     private var sequence: UInt64 = 0
+    /// What this turn published so far, sent at its end (`ClusterLink+Batching.swift`).
+    var batch = PublishBatch()
+    /// Whether every linked node reads batches; asked of Redis every second.
+    var peersTakeBatches = false
+    var linesSinceTrim = 0
     /// This node's published messages not yet back from the channel, oldest first.
     private var unechoed: [(sequence: UInt64, message: ClusterMessage, at: UInt64)] = []
     private var unechoedHead = 0
@@ -73,11 +78,8 @@ final class ClusterLink {
     static let stallNanoseconds: UInt64 = 1_500_000_000
     /// Unsent commands hiredis may hold before the link is treated as broken.
     static let maximumPendingOutput = 8 << 20
-    private static let publishWord = Array("PUBLISH".utf8)
     private static let evalWord = Array("EVAL".utf8)
     private static let evalSHAWord = Array("EVALSHA".utf8)
-    private static let rpushWord = Array("RPUSH".utf8)
-    private static let ltrimWord = Array("LTRIM".utf8)
 
     init(endpoint: RedisEndpoint, node: String, room: String, reactor: Reactor) {
         self.endpoint = endpoint
@@ -111,6 +113,7 @@ final class ClusterLink {
             return fail("more than \(Self.maximumPendingOutput >> 20) MiB waiting to be sent to Redis")
         }
         guard renewLease, state == .linked else { return }
+        askAboutBatches()
         eval(ClusterScripts.tick, [prefix, node, "\(Self.leaseMilliseconds)"]) { [weak self] reply in
             guard let self, state == .linked, let reply else { return }
             if reply.integer == -1 { fail("this node's lease ran out and the others declared it gone") }
@@ -119,28 +122,27 @@ final class ClusterLink {
 
     // MARK: For the Room's effects
 
+    /// Lines, notices and roster changes wait for the end of the turn and go out as one
+    /// PUBLISH (`flushBatch`); a message that is also state (sanctions, topic) is a script,
+    /// sent at once after what waits, so the channel's order is the order they were said.
     func publish(_ body: ClusterMessage.Body) {
         guard state == .linked else { return }
         sequence += 1
         let message = ClusterMessage(node: node, sequence: sequence, body: body)
         let encoded = message.encoded()
-        let sent: Bool
         switch body {
-        case let .line(text, kept: true) where historyLimit > 0:
-            // Pipelined rather than one script: a script costs Redis three times a PUBLISH
-            // (measured), on every line. Two nodes' lines may then reach the list in the
-            // other order than the channel's, rarely; every node reads the same list.
-            let key = Array((prefix + "history").utf8)
-            sent = commands.send([Self.publishWord, channel, encoded])
-                && commands.send([Self.rpushWord, key, Array("\(WallClock.now() / 1_000_000_000) \(text)".utf8)])
-                && (sequence % 32 != 0 || commands.send([Self.ltrimWord, key, Array("-\(historyLimit)".utf8), Array("-1".utf8)]))
         case .sanctions, .topic:
             let key = prefix + ({ if case .topic = body { return "topic" } else { return "sanctions" } }())
-            sent = evalBytes(ClusterScripts.publishKeeping, [channel, encoded, Array("s".utf8), Array(key.utf8), [], Array("0".utf8)])
+            guard evalBytes(ClusterScripts.publishKeeping, [channel, encoded, Array("s".utf8), Array(key.utf8), [], Array("0".utf8)]) else {
+                return fail("could not send to Redis")
+            }
         default:
-            sent = commands.send([Self.publishWord, channel, encoded])
+            if batch.bytes + encoded.count > Self.maximumBatchBytes, !flushBatch() { return fail("could not send to Redis") }
+            batch.add(encoded)
+            if case let .line(text, kept: true) = body, historyLimit > 0 {
+                batch.history.append(Array("\(WallClock.now() / 1_000_000_000) \(text)".utf8))
+            }
         }
-        guard sent else { return fail("could not send to Redis") }
         unechoed.append((sequence, message, MonotonicClock.now()))
     }
 
@@ -168,6 +170,7 @@ final class ClusterLink {
         if let retryTimer { reactor.cancel(retryTimer) }
         retryTimer = nil
         guard state == .linked else { return }
+        _ = flushBatch()
         state = .leaving
         _ = eval(ClusterScripts.leave, [prefix, node], nil)
         commands.flushNow()
@@ -182,6 +185,8 @@ final class ClusterLink {
         attempt += 1
         markerSeen = false
         heldWhileLinking.removeAll()
+        batch.clear()
+        peersTakeBatches = false
         commands.connect(endpoint, timeoutNanoseconds: 2_000_000_000)
         subscriber.connect(endpoint, timeoutNanoseconds: 2_000_000_000)
     }
@@ -239,7 +244,10 @@ final class ClusterLink {
     }
 
     private func received(_ payload: [UInt8]) {
-        guard let message = payload.withUnsafeBytes(ClusterMessage.init(decoding:)) else { return }
+        payload.withUnsafeBytes { bytes in ClusterMessage.forEach(in: bytes) { received($0) } }
+    }
+
+    private func received(_ message: ClusterMessage) {
         // Only what was published after this node's link script ran belongs to this link:
         // earlier messages were seen by the others while this node was apart.
         guard markerSeen else {
@@ -259,10 +267,11 @@ final class ClusterLink {
         hooks.received(message)
     }
 
-    private func fail(_ reason: String) {
+    func fail(_ reason: String) {
         guard state != .idle, state != .leaving else { return }
         let wasLinked = state == .linked
         state = .idle
+        batch.clear()
         commands.abort(reason)
         subscriber.abort(reason)
         // Lines that did not come back: shown here now, before the notice of the split.
@@ -280,6 +289,7 @@ final class ClusterLink {
     }
 
     private func evalBytes(_ script: String, _ arguments: [[UInt8]]) -> Bool {
+        guard flushBatch() else { return false }
         if script == ClusterScripts.publishKeeping, let sha = publishKeepingSHA {
             return commands.send([Self.evalSHAWord, sha, Array("0".utf8)] + arguments)
         }
@@ -293,8 +303,11 @@ final class ClusterLink {
         }
     }
 
+    /// Every command but the batch's own goes through here or `evalBytes`: what the turn
+    /// published so far goes first, so Redis sees everything in the order it was said.
     @discardableResult
-    private func eval(_ script: String, _ arguments: [String], _ callback: RedisConnection.Callback?) -> Bool {
+    func eval(_ script: String, _ arguments: [String], _ callback: RedisConnection.Callback?) -> Bool {
+        guard flushBatch() else { return false }
         var argv: [[UInt8]] = [Self.evalWord, Array(script.utf8), Array("0".utf8)]
         argv.reserveCapacity(arguments.count + 3)
         for argument in arguments { argv.append(Array(argument.utf8)) }

@@ -1,4 +1,5 @@
 import CHiredis
+import CLinux
 import Reactor
 import SystemCalls
 
@@ -50,6 +51,10 @@ final class RedisConnection {
             redisAsyncFree(ac)
             return lost(reason)
         }
+        // hiredis 0.14 opens its socket without SOCK_CLOEXEC: a restart in place (execve)
+        // would otherwise leave the old subscription open in the successor, unread, for
+        // Redis to keep filling.
+        _ = clinux_set_cloexec(chiredis_fd(ac), 1)
         do {
             watchID = try reactor.watch(fd: chiredis_fd(ac)) { [unowned self] readable, writable in ready(readable, writable) }
         } catch {
@@ -221,5 +226,10 @@ extension RedisConnection {
     /// Tries to write what hiredis holds now rather than on the next writable event.
     func flushNow() {
         if let context { redisAsyncHandleWrite(context) }
+    }
+
+    /// `flushNow` if hiredis holds anything: called at the end of every turn.
+    func flushIfPending() {
+        if connected, let context, chiredis_pending_output(context) > 0 { redisAsyncHandleWrite(context) }
     }
 }
