@@ -39,9 +39,10 @@ from cluster_members import (DEADLINE, EARLY, IN_USE, JOINED, LEFT, LINES, MEMBE
 
 
 def cursor():
-    """Now, as the journal's timestamps count it. (A cursor would do, but `journalctl -u
-    chatroomd@2.service --after-cursor` found nothing here once the dynamic users' entries
-    went to their own journal files.)"""
+    """Now, as the journal's timestamps count it. Not a journal cursor: under this systemd
+    (252), `journalctl -u chatroomd@2.service --after-cursor CURSOR` returned nothing for
+    node 2's entries after the cursor (a process started before it), while plain
+    `journalctl -u` listed them."""
     return int(time.time() * 1e6)
 
 
