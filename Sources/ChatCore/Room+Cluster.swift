@@ -35,6 +35,10 @@ struct ClusterPart {
     /// Nicknames this node's members gave up in a rename while the room was split (or
     /// being linked), by key: still claimed in Redis for this node, released on linking.
     var renamedWhileApart: [String: (nick: String, client: ClientID)] = [:]
+    /// Members of a node that was reaped (announced here as gone), by key, with their node:
+    /// if that node links again with them (it restarted after a crash, or was only slow),
+    /// they are announced as joined again. Dropped once that node says anything else.
+    var reaped: [String: String] = [:]
 }
 
 struct PendingClaim {
@@ -170,6 +174,8 @@ extension Room {
         guard let node = cluster?.node else { return }
         switch message.body {
         case let .line(text, kept):
+            // A node that speaks has finished re-linking: members it did not claim again stay gone.
+            if !cluster!.reaped.isEmpty, message.node != node { cluster!.reaped = cluster!.reaped.filter { $0.value != message.node } }
             deliverLocally(text, effects: &effects)
             if kept {
                 relayedMessageCount &+= 1
@@ -177,7 +183,13 @@ extension Room {
             }
         case let .joined(nick):
             guard message.node != node else { return }
-            cluster!.remote[nicknames.key(nick)] = (nick, message.node)
+            let key = nicknames.key(nick)
+            if cluster!.reaped[key] == message.node {
+                // Back after this node announced it gone: its node re-linked, claiming it again.
+                cluster!.reaped[key] = nil
+                if cluster!.remote[key] == nil { deliverLocally(Notice.joined(nick), effects: &effects) }
+            }
+            cluster!.remote[key] = (nick, message.node)
         case let .left(nick):
             guard message.node != node else { return }
             let key = nicknames.key(nick)
@@ -208,6 +220,7 @@ extension Room {
             for nick in nicks {
                 let key = nicknames.key(nick)
                 if cluster!.remote[key]?.node == message.node { cluster!.remote[key] = nil }
+                cluster!.reaped[key] = message.node
                 deliverLocally(Notice.left(nick), effects: &effects)
             }
             guard !nicks.isEmpty else { return }

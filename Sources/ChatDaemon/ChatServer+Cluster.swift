@@ -35,6 +35,7 @@ extension ChatServer {
                 room.clusterLinked(claims: claims, roster: roster, departed: departed, history: shared.history,
                                    state: [shared.sanctions, shared.topic].compactMap { $0 }, now: now(), effects: &effects)
                 applyEffects()
+                releaseHeldInput()  // a restarted node's members speak once linked (ChatServer+ClusterRestart.swift)
             },
             claimAnswered: { [unowned self] client, outcome in
                 room.nickClaimed(client, outcome: outcome, now: now(), effects: &effects)

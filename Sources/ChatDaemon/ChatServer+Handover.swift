@@ -76,6 +76,8 @@ extension ChatServer {
 
     /// Everything a successor needs, taken now: from here on this process reads nothing.
     func handoverState(replyFD: Int32?) -> HandoverState {
+        releaseHeldInput()  // restarted again before linking: what members said is not lost (ChatServer+ClusterRestart.swift)
+        cluster?.handingOver()  // this node's own lines still out in Redis, shown now (ClusterLink)
         let pausedAt = MonotonicClock.now()
         let (snapshot, interrupted) = room.snapshot()
         let (handed, listeners) = reactor.handoverState()

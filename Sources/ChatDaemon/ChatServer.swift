@@ -50,6 +50,8 @@ public final class ChatServer: ReactorDelegate {
     /// The link to the room's other daemons, with `redis` set (ChatServer+Cluster.swift).
     var cluster: ClusterLink? = nil
     var drainingCluster = false
+    /// Members' input kept until a restarted node has linked (ChatServer+ClusterRestart.swift).
+    var inputHold: ClusterInputHold? = nil
 
     /// - Parameters:
     ///   - reloadSettings: reads the configuration again (file, then the same flags), for SIGHUP.
@@ -143,6 +145,7 @@ public final class ChatServer: ReactorDelegate {
         let journals: [Int32]
         if case let .exec(state)? = predecessor { journals = state.journalFDs } else { journals = stored.journals }
         if let predecessor {
+            holdInputUntilLinked()
             restore(predecessor)
             if case .exec = predecessor {} else { FileDescriptorStore.remove(name: StoredDescriptors.Name.handover) }
             self.predecessor = nil
@@ -206,6 +209,7 @@ public final class ChatServer: ReactorDelegate {
             _ = control?.received(bytes, on: connection)
             return
         }
+        if inputHold != nil, holdsInput(bytes, from: connection) { return }
         let client = ClientID(connection.rawValue)
         let time = now()
         actingConnection = connection
@@ -225,6 +229,7 @@ public final class ChatServer: ReactorDelegate {
     }
 
     public func reactor(_ reactor: Reactor, closed connection: ConnectionID, because reason: CloseReason) {
+        if inputHold != nil, holdsClose(connection, because: reason) { return }
         control?.closed(connection)
         connections.socketClosed(connection)
         tlsClosed(connection, because: reason)

@@ -83,6 +83,30 @@ struct RoomClusterTests {
         #expect(driver.receive("alice", "/msg zed again") == [.send("No member is called zed.", to: "alice")])
     }
 
+    /// A node reaped by the others (its lease ran out: a crash whose restart took longer than
+    /// the lease, or a node too slow) that links again with its members: they were announced
+    /// as gone, so they are announced as joined again; those it did not bring back stay gone.
+    @Test func aReapedNodesMembersAreAnnouncedAgainWhenItLinksAgainWithThem() {
+        let driver = Self.linked()
+        _ = Self.admit(driver, "alice")
+        let id = driver.id("alice").rawValue
+        func hear(_ sequence: UInt64, _ body: ClusterMessage.Body, from node: String = "n2") -> [String] {
+            var effects: [RoomEffect] = []
+            driver.room.clusterReceived(ClusterMessage(node: node, sequence: sequence, body: body), now: driver.now, effects: &effects)
+            return Self.texts(effects)
+        }
+        #expect(hear(1, .nodeGone(nicks: ["zed", "yan"])) == ["broadcast [CLIENT DISCONNECT - zed] to [\(id)]",
+                                                              "broadcast [CLIENT DISCONNECT - yan] to [\(id)]"])
+        #expect(hear(1, .joined(nick: "zed")) == ["broadcast zed has joined the chat! to [\(id)]"], "n2 linked again, claiming zed")
+        #expect(hear(2, .joined(nick: "zed")).isEmpty, "announced once")
+        #expect(hear(3, .line("zed: back", kept: true)) == ["broadcast zed: back to [\(id)]"])
+        // n2 spoke, so its re-link is over: yan did not come back, and a new yan is announced
+        // by its own join line only.
+        #expect(hear(4, .joined(nick: "yan")).isEmpty)
+        #expect(hear(5, .line("yan has joined the chat!", kept: false)) == ["broadcast yan has joined the chat! to [\(id)]"])
+        #expect(driver.receive("alice", "/who") == [.send("3 members: alice (n1), yan (n2), zed (n2)", to: "alice")])
+    }
+
     @Test func aSplitTellsMembersOnce_andLinesGoStraightToLocalMembers() {
         let driver = Self.linked()
         _ = Self.admit(driver, "alice")

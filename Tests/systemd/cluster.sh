@@ -2,7 +2,8 @@
 # One room on two template instances under a real systemd 252 (sandbox.sh):
 # chatroomd@1.socket and chatroomd@2.socket share port 12000 (ReusePort=yes), both
 # instances reach Debian's redis-server.service through its Unix socket. The checks are in
-# cluster_inside.py, which runs inside the sandbox. Called by `make test-systemd` after
+# cluster_inside.py and cluster_restart_inside.py (a node restarted by systemctl restart
+# and after kill -9), which run inside the sandbox. Called by `make test-systemd` after
 # e2e.sh, on the same staged tree.
 #
 # Usage: cluster.sh STAGE_DIR   (STAGE_DIR holds `make install DESTDIR=STAGE_DIR PREFIX=/usr`)
@@ -48,11 +49,17 @@ tar -C "$stage" -cf - . | "$sandbox" exec "$name" tar -C / -xf - --keep-director
   mkdir -p /etc/systemd/system/redis-server.service.d
   printf '[Service]\nExecStart=\nExecStart=/usr/bin/redis-server /etc/redis/redis.conf --supervised systemd --daemonize no --port 0 --unixsocket /run/redis/redis-server.sock --unixsocketperm 770 --save \"\" --appendonly no\n' \
     > /etc/systemd/system/redis-server.service.d/50-test.conf
+  # Each instance also listens on a port of its own (12001, 12002), so that
+  # cluster_restart_inside.py can place members on the node it restarts.
+  mkdir -p /etc/systemd/system/chatroomd@.socket.d
+  printf '[Socket]\nListenStream=127.0.0.1:1200%%i\n' > /etc/systemd/system/chatroomd@.socket.d/50-test-direct.conf
   systemctl daemon-reload
 "
 
 status=0
 "$sandbox" exec "$name" python3 "$here/cluster_inside.py" || status=$?
+# A node restarted by systemctl restart and after kill -9, members on both nodes chatting.
+"$sandbox" exec "$name" python3 "$here/cluster_restart_inside.py" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- journal inside the sandbox ---"
   "$sandbox" exec "$name" journalctl -u 'chatroomd@*' -u redis-server.service --no-pager -n 80 || true

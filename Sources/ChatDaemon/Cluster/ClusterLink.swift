@@ -176,6 +176,20 @@ final class ClusterLink {
         commands.flushNow()
     }
 
+    /// A planned restart: the state is about to go to a successor, which links anew and
+    /// hears only what is published after its own link. So what this node said is written
+    /// to Redis now, and its lines not yet back from the channel are shown to its members
+    /// now, as when the link fails (in the channel's order: after everything heard so far).
+    /// Should the exec then fail and this process carry on, their echoes show them again.
+    func handingOver() {
+        guard state == .linked else { return }
+        commands.flushNow()
+        let pending = unechoed[unechoedHead...].map(\.message)
+        unechoed.removeAll()
+        unechoedHead = 0
+        for message in pending { if case .line = message.body { hooks.received(message) } }
+    }
+
     // MARK: The link's life
 
     private func connect() {
