@@ -183,6 +183,7 @@ final class ClusterLink {
     /// Should the exec then fail and this process carry on, their echoes show them again.
     func handingOver() {
         guard state == .linked else { return }
+        _ = flushBatch()  // this turn's lines, which would otherwise wait for its end
         commands.flushNow()
         let pending = unechoed[unechoedHead...].map(\.message)
         unechoed.removeAll()
