@@ -126,13 +126,13 @@ final class ClusterLink {
         let encoded = message.encoded()
         let sent: Bool
         switch body {
-        case let .line(text, kept: true) where historyLimit > 0:
+        case let .line(text, kept: true, from) where historyLimit > 0:
             // Pipelined rather than one script: a script costs Redis three times a PUBLISH
             // (measured), on every line. Two nodes' lines may then reach the list in the
             // other order than the channel's, rarely; every node reads the same list.
             let key = Array((prefix + "history").utf8)
             sent = commands.send([Self.publishWord, channel, encoded])
-                && commands.send([Self.rpushWord, key, Array("\(WallClock.now() / 1_000_000_000) \(text)".utf8)])
+                && commands.send([Self.rpushWord, key, Array(Self.historyEntry(text, from: from).utf8)])
                 && (sequence % 32 != 0 || commands.send([Self.ltrimWord, key, Array("-\(historyLimit)".utf8), Array("-1".utf8)]))
         case .sanctions, .topic:
             let key = prefix + ({ if case .topic = body { return "topic" } else { return "sanctions" } }())
@@ -224,10 +224,7 @@ final class ClusterLink {
             if lastFailure != nil { hooks.log(false, "Redis at \(endpoint) answers again") }
             lastFailure = nil
             var shared = SharedState()
-            for item in parts[3].items {
-                guard let line = item.text, let space = line.firstIndex(of: " "), let seconds = Int64(line[..<space]) else { continue }
-                shared.history.append(History.Entry(unixSeconds: seconds, text: String(line[line.index(after: space)...]), address: .v6(0, 0)))
-            }
+            shared.history = parts[3].items.compactMap { $0.text.flatMap(Self.historyEntry(parsing:)) }
             if case let .string(bytes) = parts[4] { shared.sanctions = bytes.withUnsafeBytes(ClusterMessage.init(decoding:)) }
             if case let .string(bytes) = parts[5] { shared.topic = bytes.withUnsafeBytes(ClusterMessage.init(decoding:)) }
             hooks.linked(claims, roster, parts[2].items.compactMap(\.text), shared)
@@ -277,6 +274,23 @@ final class ClusterLink {
         lastFailure = reason
         retryTimer = reactor.schedule(afterNanoseconds: retryDelay) { [weak self] in self?.connect() }
         retryDelay = min(retryDelay * 2, Self.lastRetry)
+    }
+
+    /// A message published by `script` rather than by `publish` (`ClusterLink+Sanctions`):
+    /// its ARGV start with the channel, this node and the message's sequence, then
+    /// `arguments`; it publishes exactly one message as this node with that sequence,
+    /// which is then awaited like any of this node's messages (a Redis that does not run it
+    /// counts as stalled).
+    func publishScripted(_ script: String, keys: [String], arguments: [[UInt8]]) {
+        guard state == .linked else { return }
+        sequence += 1
+        var argv: [[UInt8]] = [Self.evalWord, Array(script.utf8), Array(String(keys.count).utf8)] + keys.map { Array($0.utf8) }
+        argv += [channel, Array(node.utf8), Array(String(sequence).utf8)] + arguments
+        let sent = commands.send(argv) { [weak self] reply in
+            if case let .error(text)? = reply { self?.hooks.log(true, "Redis refused a script: \(text)") }
+        }
+        guard sent else { return fail("could not send to Redis") }
+        unechoed.append((sequence, ClusterMessage(node: node, sequence: sequence, body: .linkMarker), MonotonicClock.now()))
     }
 
     private func evalBytes(_ script: String, _ arguments: [[UInt8]]) -> Bool {
