@@ -24,13 +24,18 @@ extension Room {
 
     /// On linking, before Redis' list (if any) is adopted: every change not confirmed yet
     /// goes (again) to Redis. With no list in Redis (a fresh Redis, or one restarted
-    /// without persistence), this node's whole list is sent first, so the nodes' lists
-    /// are merged rather than the first change after the restart wiping them.
+    /// without persistence), this node's whole list is sent first, taken only if no other
+    /// node's got there first, so the first change after the restart does not wipe the
+    /// room's bans.
     func linkSanctions(redisHasList: Bool, now: RoomTime) {
         guard cluster != nil else { return }
+        cluster!.pendingSanctions.removeAll { $0.onlyIfNone }
         if !redisHasList {
-            let seed = SanctionChange(add: sanctions.filter { !$0.isExpired(at: now.unixSeconds) },
+            var seed = SanctionChange(add: sanctions.filter { !$0.isExpired(at: now.unixSeconds) },
                                       setsSlowmode: slowmodeSeconds != nil, slowmode: slowmodeSeconds)
+            seed.onlyIfNone = true
+            // An empty list is not sent: a node with none (a new one) must not stand in
+            // the way of one that has some.
             if !seed.add.isEmpty || seed.setsSlowmode { cluster!.pendingSanctions.insert(seed, at: 0) }
         }
         for change in cluster!.pendingSanctions { cluster!.outbox.append(.changeSanctions(change)) }

@@ -27,6 +27,11 @@ public struct SanctionChange: Equatable, Sendable {
     public var slowmode: Int?
     /// `/ban --purge`: the history lines said from this range go, on every node and in Redis.
     public var purge: IPRange?
+    /// A node's whole list for a Redis that has none (it restarted without persistence):
+    /// applied only if Redis still has none when it runs, so that of several nodes linking
+    /// at once only the first one's list is taken (the others' changes made during the
+    /// split follow as changes of their own, so an unban made there holds too).
+    public var onlyIfNone = false
 
     public init(remove: [Target] = [], add: [Sanction] = [], setsSlowmode: Bool = false, slowmode: Int? = nil,
                 purge: IPRange? = nil) {
@@ -45,6 +50,8 @@ public struct SanctionChange: Equatable, Sendable {
     /// What `ClusterScripts.changeSanctions` does in Redis (bar dropping expired entries,
     /// which here the Room's tick does, announcing them).
     public func apply(to list: inout [Sanction], slowmode current: inout Int?) {
+        // Redis had a list (this one), so the script will have left it alone.
+        guard !onlyIfNone else { return }
         let gone = remove + add.map(\.target)
         list.removeAll { gone.contains($0.target) }
         list += add

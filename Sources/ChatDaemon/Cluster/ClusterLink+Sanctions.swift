@@ -6,7 +6,7 @@ import SystemCalls
 /// node's next message (it comes back to every node, this one included, as `.sanctions`).
 extension ClusterLink {
     func changeSanctions(_ change: SanctionChange) {
-        var arguments: [String] = ["\(WallClock.now() / 1_000_000_000)",
+        var arguments: [String] = ["\(WallClock.now() / 1_000_000_000)", change.onlyIfNone ? "n" : "",
                                    change.setsSlowmode ? "s" : "", change.slowmode.map(String.init) ?? ""]
         if let purge = change.purge {
             arguments += ["\(purge)", purge.network.hex, "\(purge.prefixLength)"]

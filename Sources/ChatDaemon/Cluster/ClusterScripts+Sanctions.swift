@@ -8,7 +8,9 @@ extension ClusterScripts {
     /// KEYS: the sanctions key (the last `.sanctions` message, without its purge field),
     /// the history list. ARGV: channel, node, sequence (the published message is this
     /// node's, with this sequence: the node recognises its result by it), the node's clock
-    /// (unix seconds: entries expired by then are dropped), slowmode (`s` to set it, then
+    /// (unix seconds: entries expired by then are dropped), `n` if the change applies only
+    /// to a room with no list yet (a node's whole list, given to a Redis that lost its own;
+    /// otherwise the list is published unchanged), slowmode (`s` to set it, then
     /// its seconds, empty for off), the purge (range text, its network in hex, prefix
     /// length; empty text for none), the count of removals, removals as kind and range
     /// text, then added entries as the message's seven fields each.
@@ -38,12 +40,16 @@ extension ClusterScripts {
           if (#f - 4) % 7 == 0 then first = 5 end
           for i = first, #f - 6, 7 do entries[#entries + 1] = {unpack(f, i, i + 6)} end
         end
+        -- A list for a room with none, and the room has one: published unchanged.
+        local skip = stored and ARGV[5] == 'n'
         local gone, adds = {}, {}
-        local removals = tonumber(ARGV[10])
-        for i = 11, 10 + 2 * removals, 2 do gone[ARGV[i] .. ' ' .. ARGV[i + 1]] = true end
-        for i = 11 + 2 * removals, #ARGV - 6, 7 do
-          gone[ARGV[i] .. ' ' .. ARGV[i + 1]] = true
-          adds[#adds + 1] = {unpack(ARGV, i, i + 6)}
+        local removals = tonumber(ARGV[11])
+        if not skip then
+          for i = 12, 11 + 2 * removals, 2 do gone[ARGV[i] .. ' ' .. ARGV[i + 1]] = true end
+          for i = 12 + 2 * removals, #ARGV - 6, 7 do
+            gone[ARGV[i] .. ' ' .. ARGV[i + 1]] = true
+            adds[#adds + 1] = {unpack(ARGV, i, i + 6)}
+          end
         end
         local now, list = tonumber(ARGV[4]), {}
         local function keep(e)
@@ -54,14 +60,14 @@ extension ClusterScripts {
           if not gone[e[1] .. ' ' .. e[2]] and not (expires and expires <= now) then keep(e) end
         end
         for _, e in ipairs(adds) do keep(e) end
-        if ARGV[5] == 's' then slowmode = ARGV[6] end
+        if ARGV[6] == 's' and not skip then slowmode = ARGV[7] end
         local head = '1S' .. field(ARGV[2]) .. field(ARGV[3]) .. field(slowmode)
         local tail = table.concat(list)
         redis.call('SET', KEYS[1], head .. tail)
         local purge = ''
-        if ARGV[7] ~= '' then
-          purge = field(ARGV[7])
-          local net, bits = ARGV[8], tonumber(ARGV[9])
+        if ARGV[8] ~= '' then
+          purge = field(ARGV[8])
+          local net, bits = ARGV[9], tonumber(ARGV[10])
           local whole, rest = math.floor(bits / 4), bits % 4
           local function within(a)
             if #a ~= #net or string.sub(a, 1, whole) ~= string.sub(net, 1, whole) then return false end
