@@ -118,8 +118,9 @@ class ClusterSanctionTestCase(ClusterTestCase):
             if must_include <= in_redis and all(held == in_redis for held in lists):
                 return in_redis
             if time.monotonic() > deadline:
-                self.fail(f"no agreement within {CONVERGE_DEADLINE} s: redis {sorted(in_redis)}, "
-                          f"nodes {[sorted(held) for held in lists]}")
+                self.fail(f"no agreement within {CONVERGE_DEADLINE} s: missing in redis {sorted(must_include - in_redis)}; "
+                          f"each node's difference from redis (extra, missing): "
+                          f"{[(sorted(held - in_redis), sorted(in_redis - held)) for held in lists]}")
 
     def at_once(self, *actions):
         """Runs each action in a thread of its own, started together; returns their results."""
