@@ -111,7 +111,7 @@ final class ClusterLink {
             return fail("more than \(Self.maximumPendingOutput >> 20) MiB waiting to be sent to Redis")
         }
         guard renewLease, state == .linked else { return }
-        eval(ClusterScripts.tick, [prefix, node, "\(Self.leaseMilliseconds)"]) { [weak self] reply in
+        eval(ClusterScripts.tick, keys: [prefix + "nodes", prefix + "lease:" + node], [prefix, node, "\(Self.leaseMilliseconds)"]) { [weak self] reply in
             guard let self, state == .linked, let reply else { return }
             if reply.integer == -1 { fail("this node's lease ran out and the others declared it gone") }
         }
@@ -136,7 +136,7 @@ final class ClusterLink {
                 && (sequence % 32 != 0 || commands.send([Self.ltrimWord, key, Array("-\(historyLimit)".utf8), Array("-1".utf8)]))
         case .sanctions, .topic:
             let key = prefix + ({ if case .topic = body { return "topic" } else { return "sanctions" } }())
-            sent = evalBytes(ClusterScripts.publishKeeping, [channel, encoded, Array("s".utf8), Array(key.utf8), [], Array("0".utf8)])
+            sent = evalBytes(ClusterScripts.publishKeeping, [Array("1".utf8), Array(key.utf8), channel, encoded, Array("s".utf8), [], Array("0".utf8)])
         default:
             sent = commands.send([Self.publishWord, channel, encoded])
         }
@@ -145,7 +145,7 @@ final class ClusterLink {
     }
 
     func claim(_ client: ClientID, key: String, nick: String) {
-        let sent = state == .linked && eval(ClusterScripts.claim, [prefix + "nick:" + key, node, nodeHash, nick]) { [weak self] reply in
+        let sent = state == .linked && eval(ClusterScripts.claim, keys: [prefix + "nick:" + key, nodeHash], [node, nick]) { [weak self] reply in
             guard let self else { return }
             switch reply {
             case .integer(1)?: hooks.claimAnswered(client, .granted)
@@ -159,7 +159,7 @@ final class ClusterLink {
     }
 
     func release(key: String) {
-        _ = eval(ClusterScripts.release, [prefix + "nick:" + key, node, nodeHash], nil)
+        _ = eval(ClusterScripts.release, keys: [prefix + "nick:" + key, nodeHash], [node], nil)
     }
 
     /// A graceful stop: the other nodes announce this node's members at once instead of
@@ -169,7 +169,7 @@ final class ClusterLink {
         retryTimer = nil
         guard state == .linked else { return }
         state = .leaving
-        _ = eval(ClusterScripts.leave, [prefix, node], nil)
+        _ = eval(ClusterScripts.leave, keys: [prefix + "nodes", nodeHash, prefix + "lease:" + node], [prefix, node], nil)
         commands.flushNow()
     }
 
@@ -204,9 +204,13 @@ final class ClusterLink {
         guard state == .connecting, commands.connected, subscribed else { return }
         state = .linking
         let members = hooks.localNicknames()
-        var arguments = [prefix, node, "\(Self.leaseMilliseconds)", "\(attempt)"]
-        for member in members { arguments += [prefix + "nick:" + member.key, member.nick] }
-        eval(ClusterScripts.link, arguments) { [weak self] reply in
+        var keys = [nodeHash, prefix + "lease:" + node, prefix + "nodes", prefix + "history", prefix + "sanctions", prefix + "topic"]
+        var arguments = [prefix, node, "\(Self.leaseMilliseconds)", "\(attempt)", prefix + "channel"]
+        for member in members {
+            keys.append(prefix + "nick:" + member.key)
+            arguments.append(member.nick)
+        }
+        eval(ClusterScripts.link, keys: keys, arguments) { [weak self] reply in
             guard let self, state == .linking else { return }
             let parts = reply?.items ?? []
             guard parts.count == 6 else { return fail("linking failed: \(String(describing: reply))") }
@@ -293,11 +297,12 @@ final class ClusterLink {
         unechoed.append((sequence, ClusterMessage(node: node, sequence: sequence, body: .linkMarker), MonotonicClock.now()))
     }
 
+    /// `arguments` start with the number of keys, then the keys.
     private func evalBytes(_ script: String, _ arguments: [[UInt8]]) -> Bool {
         if script == ClusterScripts.publishKeeping, let sha = publishKeepingSHA {
-            return commands.send([Self.evalSHAWord, sha, Array("0".utf8)] + arguments)
+            return commands.send([Self.evalSHAWord, sha] + arguments)
         }
-        return commands.send([Self.evalWord, Array(script.utf8), Array("0".utf8)] + arguments)
+        return commands.send([Self.evalWord, Array(script.utf8)] + arguments)
     }
 
     private func loadScripts() {
@@ -308,9 +313,10 @@ final class ClusterLink {
     }
 
     @discardableResult
-    private func eval(_ script: String, _ arguments: [String], _ callback: RedisConnection.Callback?) -> Bool {
-        var argv: [[UInt8]] = [Self.evalWord, Array(script.utf8), Array("0".utf8)]
-        argv.reserveCapacity(arguments.count + 3)
+    private func eval(_ script: String, keys: [String], _ arguments: [String], _ callback: RedisConnection.Callback?) -> Bool {
+        var argv: [[UInt8]] = [Self.evalWord, Array(script.utf8), Array(String(keys.count).utf8)]
+        argv.reserveCapacity(keys.count + arguments.count + 3)
+        for key in keys { argv.append(Array(key.utf8)) }
         for argument in arguments { argv.append(Array(argument.utf8)) }
         return commands.send(argv, callback)
     }
