@@ -167,6 +167,21 @@ class ConcurrentSanctionTests(ClusterSanctionTestCase):
             refused.join("late")
             self.assertEqual(refused.recv(), "You are banned from this server.")
 
+    def test_mutes_and_bans_set_at_the_same_moment_on_two_nodes_all_hold_everywhere(self):
+        members = [self.join(0, "m0", source="127.0.0.20")]
+        members.append(self.join(1, "m1", members, source="127.0.0.21"))
+        members.append(self.join(0, "m2", members, source="127.0.0.22"))
+        answers = self.at_once(lambda: self.ctl(0, "mute", "m0"), lambda: self.ctl(1, "mute", "m1"),
+                               lambda: self.ctl(1, "ban", "127.16.0.1"))
+        self.assertEqual(answers, ["Muted m0.\n", "Muted m1.\n", "Banned 127.16.0.1.\n"])
+        expected = {("mute", "127.0.0.20"), ("mute", "127.0.0.21"), ("ban", "127.16.0.1")}
+        self.assertEqual(self.wait_until_every_node_holds_redis_list(expected), expected)
+        # A mute set on node 2 lifted from node 1 while node 2 mutes m2 (on node 1).
+        answers = self.at_once(lambda: self.ctl(0, "unmute", "m1"), lambda: self.ctl(1, "mute", "m2"))
+        self.assertEqual(answers, ["Unmuted m1.\n", "Sent to node node1, which has m2.\n"])
+        expected = {("mute", "127.0.0.20"), ("mute", "127.0.0.22"), ("ban", "127.16.0.1")}
+        self.assertEqual(self.wait_until_every_node_holds_redis_list(expected), expected)
+
     def test_unban_against_ban_and_two_slowmodes_race_to_one_answer_everywhere(self):
         watchers = [self.join(0, "w0", source="127.0.0.2")]
         watchers.append(self.join(1, "w1", watchers, source="127.0.0.3"))
