@@ -144,7 +144,7 @@ public struct ClusterMessage: Equatable, Sendable {
         case UInt8(ascii: "L"):
             guard fields.count == 4 else { return nil }
             let kept = fields[2].first == "k"
-            body = .line(fields[3], kept: kept, from: kept ? IPAddress(hex: String(fields[2].dropFirst())) : nil)
+            body = .line(fields[3], kept: kept, from: kept ? IPAddress(hex: fields[2].dropFirst()) : nil)
         case UInt8(ascii: "J"), UInt8(ascii: "P"):
             guard fields.count == 3 else { return nil }
             body = bytes[1] == UInt8(ascii: "J") ? .joined(nick: fields[2]) : .left(nick: fields[2])

@@ -256,7 +256,7 @@ class ClusterPurgeTests(ClusterSanctionTestCase):
         admin = self.join_admin(0, source="127.0.0.2")
         bob = self.join(1, "bob", [admin], source="127.0.0.5")
         carl = self.join(1, "carl", [admin, bob], source="127.0.0.6")
-        dan = self.join(2, "dan", [admin, bob, carl], source="127.0.0.7")
+        dan = self.join(2, "dan", [admin, bob, carl], source="127.0.0.9")
         everyone = [admin, bob, carl, dan]
         for i in range(3):
             for name, client in (("bob", bob), ("carl", carl), ("dan", dan)):
@@ -271,9 +271,10 @@ class ClusterPurgeTests(ClusterSanctionTestCase):
         self.assertEqual(bob.recv(), "You have been banned by an admin.")
         for client in (admin, carl, dan):
             self.assertEqual(client.recv(), "bob has been banned from the server.")
-        # dan's address, banned by range on node 1, where dan never spoke.
-        admin.send("/ban 127.0.0.7/32 --purge")
-        self.assertEqual(admin.recv(), "Banned 127.0.0.7. Purged 3 history line(s).")
+        # dan's address, in a range banned on node 1, where dan never spoke: 127.0.0.8/30
+        # is 127.0.0.8 to .11, not a whole number of hex digits (carl's .6 stays).
+        admin.send("/ban 127.0.0.8/30 --purge")
+        self.assertEqual(admin.recv(), "Banned 127.0.0.8/30. Purged 3 history line(s).")
         self.assertEqual(dan.recv(), "You have been banned by an admin.")
         for client in (admin, carl):
             self.assertEqual(client.recv(), "dan has been banned from the server.")

@@ -29,14 +29,15 @@ extension ClusterLink {
 /// as older nodes wrote it, is still read).
 extension ClusterLink {
     static func historyEntry(_ text: String, from speaker: IPAddress?) -> String {
-        "\(WallClock.now() / 1_000_000_000)" + (speaker.map { "/" + $0.hex } ?? "") + " " + text
+        let seconds = WallClock.now() / 1_000_000_000
+        return speaker.map { "\(seconds)/\($0.hex) \(text)" } ?? "\(seconds) \(text)"
     }
 
     static func historyEntry(parsing line: String) -> History.Entry? {
         guard let space = line.firstIndex(of: " ") else { return nil }
         let head = line[..<space].split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard let seconds = Int64(head[0]) else { return nil }
-        let address = head.count == 2 ? IPAddress(hex: String(head[1])) : nil
+        let address = head.count == 2 ? IPAddress(hex: head[1]) : nil
         return History.Entry(unixSeconds: seconds, text: String(line[line.index(after: space)...]), address: address ?? .v6(0, 0))
     }
 }
