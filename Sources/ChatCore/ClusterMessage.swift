@@ -7,8 +7,9 @@
 /// node can join a room of older ones.
 public struct ClusterMessage: Equatable, Sendable {
     public enum Body: Equatable, Sendable {
-        /// A text every member sees; `kept` lines (chat, `/me`) also go into the history.
-        case line(String, kept: Bool)
+        /// A text every member sees; `kept` lines (chat, `/me`) also go into the history,
+        /// with the speaker's address (`from`), so that `/ban --purge` finds them on any node.
+        case line(String, kept: Bool, from: IPAddress? = nil)
         /// A member of the sending node joined or left: the roster every node keeps of the
         /// others' members. What the room is shown travels separately, as a `line`.
         case joined(nick: String)
@@ -30,9 +31,12 @@ public struct ClusterMessage: Equatable, Sendable {
         /// `/ban` or `/mute` of a member of another node: run there, as `by` (the node that
         /// has `target` runs it; its result comes back as lines and a `sanctions` message).
         case command(target: String, name: String, arguments: String, by: String)
-        /// Every ban and mute, and slowmode, after a change on the sending node: each node
-        /// takes the list as it is, so all hold the same, last change winning.
-        case sanctions([Sanction], slowmode: Int?)
+        /// Every ban and mute, and slowmode, after one change (`SanctionChange`) that the
+        /// sending node made, as Redis' script applied it to the list Redis keeps: every node
+        /// takes the list as it is, in the channel's order, so all hold Redis' list and
+        /// changes made at once on two nodes both hold. `purged`: a `/ban --purge`'s range,
+        /// whose lines every node removes from its history.
+        case sanctions([Sanction], slowmode: Int?, purged: IPRange? = nil)
     }
 
     /// The node that sent it (or, for `nodeGone`, the node that is gone).
@@ -72,8 +76,9 @@ public struct ClusterMessage: Equatable, Sendable {
         field(node)
         field(String(sequence))
         switch body {
-        case let .line(text, kept):
-            field(kept ? "k" : "")
+        case let .line(text, kept, from):
+            // `k` and the speaker's address in hex (an older node reads only the `k`).
+            field(kept ? "k" + (from?.hex ?? "") : "")
             field(text)
         case let .joined(nick), let .left(nick):
             field(nick)
@@ -98,8 +103,10 @@ public struct ClusterMessage: Equatable, Sendable {
             field(name)
             field(arguments)
             field(by)
-        case let .sanctions(list, slowmode):
+        case let .sanctions(list, slowmode, purged):
             field(slowmode.map(String.init) ?? "")
+            // Present only with a purge: 3 + 7n fields without, 4 + 7n with.
+            if let purged { field("\(purged)") }
             for sanction in list {
                 field(sanction.kind.rawValue)
                 field("\(sanction.range)")
@@ -136,7 +143,8 @@ public struct ClusterMessage: Equatable, Sendable {
         switch bytes[1] {
         case UInt8(ascii: "L"):
             guard fields.count == 4 else { return nil }
-            body = .line(fields[3], kept: fields[2] == "k")
+            let kept = fields[2].first == "k"
+            body = .line(fields[3], kept: kept, from: kept ? IPAddress(hex: fields[2].dropFirst()) : nil)
         case UInt8(ascii: "J"), UInt8(ascii: "P"):
             guard fields.count == 3 else { return nil }
             body = bytes[1] == UInt8(ascii: "J") ? .joined(nick: fields[2]) : .left(nick: fields[2])
@@ -158,10 +166,16 @@ public struct ClusterMessage: Equatable, Sendable {
             guard fields.count == 6 else { return nil }
             body = .command(target: fields[2], name: fields[3], arguments: fields[4], by: fields[5])
         case UInt8(ascii: "S"):
-            guard fields.count >= 3, (fields.count - 3) % 7 == 0 else { return nil }
+            guard fields.count >= 3, (fields.count - 3) % 7 == 0 || (fields.count - 4) % 7 == 0 else { return nil }
             let slowmode = fields[2].isEmpty ? nil : Int(fields[2])
-            var list: [Sanction] = []
+            var purged: IPRange? = nil
             var index = 3
+            if (fields.count - 4) % 7 == 0 {
+                guard let range = IPRange(parsing: fields[3]) else { return nil }
+                purged = range
+                index = 4
+            }
+            var list: [Sanction] = []
             while index < fields.count {
                 let f = fields[index..<(index + 7)].map { $0 }
                 guard let kind = Sanction.Kind(rawValue: f[0]), let range = IPRange(parsing: f[1]), let setAt = Int64(f[5]) else { return nil }
@@ -169,7 +183,7 @@ public struct ClusterMessage: Equatable, Sendable {
                                      setBy: f[4], setAt: setAt, expiresAt: f[6].isEmpty ? nil : Int64(f[6])))
                 index += 7
             }
-            body = .sanctions(list, slowmode: slowmode)
+            body = .sanctions(list, slowmode: slowmode, purged: purged)
         default:
             return nil
         }

@@ -11,6 +11,9 @@ public enum ClusterEffect: Equatable, Sendable {
     case claimNick(ClientID, key: String, nick: String)
     /// The member holding `key` left: the nickname is free again.
     case releaseNick(key: String)
+    /// Apply this change to the sanctions Redis keeps and publish the result (a
+    /// `.sanctions` message, which comes back to every node, this one included).
+    case changeSanctions(SanctionChange)
 }
 
 /// The Room's side of a cluster: one room spread over several processes joined by a
@@ -39,6 +42,10 @@ struct ClusterPart {
     /// if that node links again with them (it restarted after a crash, or was only slow),
     /// they are announced as joined again. Dropped once that node says anything else.
     var reaped: [String: String] = [:]
+    /// Sanction changes made here whose result has not come back from Redis yet, oldest
+    /// first (sent, or made while split and sent when whole again): applied again on top
+    /// of every list adopted meanwhile (`Room+ClusterSanctions.swift`).
+    var pendingSanctions: [SanctionChange] = []
 }
 
 struct PendingClaim {
@@ -132,9 +139,10 @@ extension Room {
         // Redis holds the room's history, bans, mutes and topic: a node that links takes
         // them (lines said here during a split stay out of the shared history).
         if !history.isEmpty { self.history = History(limit: configuration.historyLimit, entries: Array(history.suffix(configuration.historyLimit))) }
+        linkSanctions(redisHasList: state.contains { if case .sanctions = $0.body { return true } else { return false } }, now: now)
         for message in state {
             switch message.body {
-            case let .sanctions(list, slowmode): adoptSanctions(list, slowmode: slowmode, now: now, effects: &effects)
+            case let .sanctions(list, slowmode, _): adoptSanctions(list, slowmode: slowmode, now: now, effects: &effects)
             case let .topic(text, setBy, setAt):
                 topic = text.map { Topic(text: $0, setBy: setBy, setAt: setAt) }
                 effects.append(.durableStateChanged)
@@ -173,13 +181,13 @@ extension Room {
     public func clusterReceived(_ message: ClusterMessage, now: RoomTime, effects: inout [RoomEffect]) {
         guard let node = cluster?.node else { return }
         switch message.body {
-        case let .line(text, kept):
+        case let .line(text, kept, from):
             // A node that speaks has finished re-linking: members it did not claim again stay gone.
             if !cluster!.reaped.isEmpty, message.node != node { cluster!.reaped = cluster!.reaped.filter { $0.value != message.node } }
             deliverLocally(text, effects: &effects)
             if kept {
                 relayedMessageCount &+= 1
-                if history.limit > 0 { history.append(History.Entry(unixSeconds: now.unixSeconds, text: text, address: remoteAddress)) }
+                if history.limit > 0 { history.append(History.Entry(unixSeconds: now.unixSeconds, text: text, address: from ?? remoteAddress)) }
             }
         case let .joined(nick):
             guard message.node != node else { return }
@@ -208,9 +216,10 @@ extension Room {
         case let .command(target, name, arguments, by):
             guard message.node != node, member(named: target) != nil else { return }
             _ = control(name, arguments: arguments, actor: by, now: now, effects: &effects)
-        case let .sanctions(list, slowmode):
-            guard message.node != node else { return }
-            adoptSanctions(list, slowmode: slowmode, now: now, effects: &effects)
+        case let .sanctions(list, slowmode, purged):
+            // This node's own result too: it confirms the oldest change still pending.
+            if message.node == node, !cluster!.pendingSanctions.isEmpty { cluster!.pendingSanctions.removeFirst() }
+            adoptSanctions(list, slowmode: slowmode, purged: purged, now: now, effects: &effects)
         case let .topic(text, setBy, setAt):
             guard message.node != node else { return }
             topic = text.map { Topic(text: $0, setBy: setBy, setAt: setAt) }
@@ -279,9 +288,9 @@ extension Room {
 
     /// A text for the whole room: through the channel while linked, else straight to the
     /// local members. `kept` lines go into the history.
-    func publishOrBroadcast(_ text: String, kept: Bool, effects: inout [RoomEffect]) -> Bool {
+    func publishOrBroadcast(_ text: String, kept: Bool, from speaker: IPAddress? = nil, effects: inout [RoomEffect]) -> Bool {
         guard cluster?.linked == true else { return false }
-        cluster!.outbox.append(.publish(.line(text, kept: kept)))
+        cluster!.outbox.append(.publish(.line(text, kept: kept, from: kept ? speaker : nil)))
         return true
     }
 

@@ -1,32 +1,9 @@
 import ChatProtocol
 
 /// Commands and sanctions across the nodes of a cluster: `/who` with every node's members,
-/// `/kick`, `/ban` and `/mute` of a member of another node, and the shared list of bans,
-/// mutes and slowmode.
+/// `/kick`, `/ban` and `/mute` of a member of another node (the shared list of bans, mutes
+/// and slowmode is in `Room+ClusterSanctions.swift`).
 extension Room {
-    /// Sends this node's bans, mutes and slowmode to the others after a change here.
-    func shareSanctions() {
-        _ = publishToOthers(.sanctions(sanctions, slowmode: slowmodeSeconds))
-    }
-
-    /// Another node's list: taken as it is, saved, and its bans enforced on this node's
-    /// members (announced to the whole room, since only this node knows who they were).
-    func adoptSanctions(_ list: [Sanction], slowmode: Int?, now: RoomTime, effects: inout [RoomEffect]) {
-        sanctions = list
-        slowmodeSeconds = slowmode
-        effects.append(.durableStateChanged)
-        for id in memberOrder {
-            guard case let .member(victim, _)? = clients[id], let ban = activeBan(for: victim.address, now: now) else { continue }
-            removeMember(id, victim)
-            let seconds = ban.secondsLeft(at: now)
-            effects.append(.send(FrameEncoder.frame(Notice.youWereBanned(seconds: seconds, reason: ban.reason)), to: id))
-            effects.append(.close(id, reason: "banned by \(ban.setBy) on another node"))
-            if ban.nick.map(nicknames.key) != nicknames.key(victim.nick) {
-                broadcast(Notice.banned(victim.nick, seconds: seconds, reason: ban.reason), effects: &effects)
-            }
-        }
-    }
-
     /// `/ban` or `/mute` of a member of another node: run by that node. Nil when the
     /// target is not another node's member.
     func forwardToMembersNode(_ target: String, _ call: CommandCall, _ effects: inout [RoomEffect]) -> CommandResult? {

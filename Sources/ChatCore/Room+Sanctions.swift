@@ -83,7 +83,7 @@ extension Room {
                                 setAt: now.unixSeconds, expiresAt: seconds.map { Self.expiry(now.unixSeconds, plus: $0) })
         sanctions.append(sanction)
         effects.append(.durableStateChanged)
-        if cluster != nil { shareSanctions() }
+        shareSanctionChange(SanctionChange(add: [sanction], purge: purge ? range : nil))
 
         var removedNicks: [String] = []
         for id in memberOrder where id != moderator.client {
@@ -139,7 +139,7 @@ extension Room {
                                                message: "The ban on \(sanction.targetDescription) was lifted by \(moderator.name)")))
         }
         effects.append(.durableStateChanged)
-        if cluster != nil { shareSanctions() }
+        shareSanctionChange(SanctionChange(remove: lifted.map(\.target)))
         if moderator.client == nil || memberOrder.isEmpty {
             tell(moderator, "Lifted \(lifted.count) ban(s).", effects: &effects)
         }
@@ -156,12 +156,13 @@ extension Room {
         if let own = moderator.address, IPRange(target.address).contains(own) {
             return refuse(moderator, Notice.cannotMuteOwnAddress(target.nick), effects: &effects)
         }
-        sanctions.removeAll { $0.kind == .mute && ($0.range.contains(target.address) || $0.nick.map(nicknames.key) == nicknames.key(target.nick)) }
+        let replaced = sanctions.filter { $0.kind == .mute && ($0.range.contains(target.address) || $0.nick.map(nicknames.key) == nicknames.key(target.nick)) }
+        sanctions.removeAll { replaced.contains($0) }
         let sanction = Sanction(kind: .mute, range: IPRange(target.address), nick: target.nick, reason: reason,
                                 setBy: moderator.name, setAt: now.unixSeconds, expiresAt: seconds.map { Self.expiry(now.unixSeconds, plus: $0) })
         sanctions.append(sanction)
         effects.append(.durableStateChanged)
-        if cluster != nil { shareSanctions() }
+        shareSanctionChange(SanctionChange(remove: replaced.map(\.target), add: [sanction]))
         effects.append(.send(FrameEncoder.frame(Notice.youWereMuted(seconds: seconds, reason: reason)), to: targetID))
         let others = memberOrder.filter { $0 != targetID }
         if !others.isEmpty {
@@ -189,14 +190,14 @@ extension Room {
             effects.append(.log(sanctionRecord("unmute", sanction, by: moderator.name, message: "\(nick) was unmuted by \(moderator.name)")))
         }
         effects.append(.durableStateChanged)
-        if cluster != nil { shareSanctions() }
+        shareSanctionChange(SanctionChange(remove: lifted.map(\.target)))
         if moderator.client == nil { tell(moderator, "Unmuted \(nick).", effects: &effects) }
         return .done
     }
 
     func setSlowmode(_ seconds: Int?, by moderator: Moderator, effects: inout [RoomEffect]) -> CommandResult {
         slowmodeSeconds = seconds
-        if cluster != nil { shareSanctions() }
+        shareSanctionChange(.slowmode(seconds))
         broadcast(seconds.map(Notice.slowmodeOn) ?? Notice.slowmodeOff, effects: &effects)
         effects.append(.log(RoomLogRecord(level: .notice, event: "slowmode",
                                           message: seconds.map { "Slowmode set to \($0) s by \(moderator.name)" } ?? "Slowmode turned off by \(moderator.name)",
@@ -255,7 +256,7 @@ extension Room {
     public func applySlowmode(_ seconds: Int?, by actor: String, effects: inout [RoomEffect]) {
         guard seconds != slowmodeSeconds else { return }
         slowmodeSeconds = seconds
-        if cluster != nil { shareSanctions() }
+        shareSanctionChange(.slowmode(seconds))
         broadcast(seconds.map(Notice.slowmodeOn) ?? Notice.slowmodeOff, effects: &effects)
         effects.append(.log(RoomLogRecord(level: .notice, event: "slowmode",
                                           message: seconds.map { "Slowmode set to \($0) s by \(actor)" } ?? "Slowmode turned off by \(actor)",

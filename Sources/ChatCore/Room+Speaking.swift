@@ -51,7 +51,7 @@ extension Room {
             let line = asAction ? Notice.action(member.nick, String(decoding: text, as: UTF8.self))
                                 : ServerReply.chatLine(member.nick, String(decoding: text, as: UTF8.self))
             // Shown here when it comes back from the channel, in the channel's order.
-            if publishOrBroadcast(line, kept: true, effects: &effects) { return }
+            if publishOrBroadcast(line, kept: true, from: member.address, effects: &effects) { return }
         }
         let frame: SharedBytes
         if asAction {

@@ -71,6 +71,7 @@ extension ChatServer {
                 case let .publish(body): cluster.publish(body)
                 case let .claimNick(client, key, nick): cluster.claim(client, key: key, nick: nick)
                 case let .releaseNick(key): cluster.release(key: key)
+                case let .changeSanctions(change): cluster.changeSanctions(change)
                 }
             }
         }

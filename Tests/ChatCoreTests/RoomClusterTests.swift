@@ -64,7 +64,7 @@ struct RoomClusterTests {
         let driver = Self.linked()
         _ = Self.admit(driver, "alice")
         #expect(driver.receive("alice", "hello").isEmpty, "not shown before it comes back")
-        #expect(driver.room.takeClusterEffects() == [.publish(.line("alice: hello", kept: true))])
+        #expect(driver.room.takeClusterEffects() == [.publish(.line("alice: hello", kept: true, from: driver.address("alice")))])
         var effects: [RoomEffect] = []
         driver.room.clusterReceived(ClusterMessage(node: "n1", sequence: 3, body: .line("alice: hello", kept: true)),
                                     now: driver.now, effects: &effects)
@@ -141,7 +141,7 @@ struct RoomClusterTests {
         driver.room.nickClaimed(driver.id("alice"), outcome: .granted, now: driver.now, effects: &effects)
         #expect(driver.room.takeClusterEffects() == [.publish(.joined(nick: "alice_2"))])
         #expect(driver.receive("alice", "hi").isEmpty)
-        #expect(driver.room.takeClusterEffects() == [.publish(.line("alice_2: hi", kept: true))])
+        #expect(driver.room.takeClusterEffects() == [.publish(.line("alice_2: hi", kept: true, from: driver.address("alice")))])
     }
 
     @Test func aRenamedMemberWhoseNewNicknameIsTakenTooIsLetGo() {

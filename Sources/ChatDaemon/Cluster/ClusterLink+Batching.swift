@@ -77,19 +77,20 @@ extension ClusterLink {
     /// whether every node of the room reads batches. A node of 0.4 states nothing and so
     /// counts as 1. Until the first answer, and after a split, messages go one by one.
     func askAboutBatches() {
-        eval(Self.protocolScript, [prefix, node, "\(Self.protocolVersion)", "\(Self.leaseMilliseconds)"]) { [weak self] reply in
+        eval(Self.protocolScript, keys: [prefix + "protocol:" + node, prefix + "nodes"],
+             [prefix, "\(Self.protocolVersion)", "\(Self.leaseMilliseconds)"]) { [weak self] reply in
             guard let self, isLinked, let answer = reply?.integer else { return }
             peersTakeBatches = answer == 1
         }
     }
 
-    /// ARGV: prefix, node, this node's protocol, lease in ms. 1 if every node in the room's
-    /// set states at least this protocol.
+    /// KEYS: this node's protocol key, the set of nodes. ARGV: prefix, this node's
+    /// protocol, lease in ms. 1 if every node in the room's set states at least this
+    /// protocol. The other nodes' keys can only be named here, in the room's hash slot.
     static let protocolScript = """
-        local p = ARGV[1]
-        redis.call('SET', p .. 'protocol:' .. ARGV[2], ARGV[3], 'PX', ARGV[4])
-        for _, n in ipairs(redis.call('SMEMBERS', p .. 'nodes')) do
-          if tonumber(redis.call('GET', p .. 'protocol:' .. n) or '1') < tonumber(ARGV[3]) then return 0 end
+        redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+        for _, n in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+          if tonumber(redis.call('GET', ARGV[1] .. 'protocol:' .. n) or '1') < tonumber(ARGV[2]) then return 0 end
         end
         return 1
         """

@@ -114,7 +114,7 @@ final class ClusterLink {
         }
         guard renewLease, state == .linked else { return }
         askAboutBatches()
-        eval(ClusterScripts.tick, [prefix, node, "\(Self.leaseMilliseconds)"]) { [weak self] reply in
+        eval(ClusterScripts.tick, keys: [prefix + "nodes", prefix + "lease:" + node], [prefix, node, "\(Self.leaseMilliseconds)"]) { [weak self] reply in
             guard let self, state == .linked, let reply else { return }
             if reply.integer == -1 { fail("this node's lease ran out and the others declared it gone") }
         }
@@ -133,21 +133,21 @@ final class ClusterLink {
         switch body {
         case .sanctions, .topic:
             let key = prefix + ({ if case .topic = body { return "topic" } else { return "sanctions" } }())
-            guard evalBytes(ClusterScripts.publishKeeping, [channel, encoded, Array("s".utf8), Array(key.utf8), [], Array("0".utf8)]) else {
+            guard evalBytes(ClusterScripts.publishKeeping, [Array("1".utf8), Array(key.utf8), channel, encoded, Array("s".utf8), [], Array("0".utf8)]) else {
                 return fail("could not send to Redis")
             }
         default:
             if batch.bytes + encoded.count > Self.maximumBatchBytes, !flushBatch() { return fail("could not send to Redis") }
             batch.add(encoded)
-            if case let .line(text, kept: true) = body, historyLimit > 0 {
-                batch.history.append(Array("\(WallClock.now() / 1_000_000_000) \(text)".utf8))
+            if case let .line(text, kept: true, from) = body, historyLimit > 0 {
+                batch.history.append(Array(Self.historyEntry(text, from: from).utf8))
             }
         }
         unechoed.append((sequence, message, MonotonicClock.now()))
     }
 
     func claim(_ client: ClientID, key: String, nick: String) {
-        let sent = state == .linked && eval(ClusterScripts.claim, [prefix + "nick:" + key, node, nodeHash, nick]) { [weak self] reply in
+        let sent = state == .linked && eval(ClusterScripts.claim, keys: [prefix + "nick:" + key, nodeHash], [node, nick]) { [weak self] reply in
             guard let self else { return }
             switch reply {
             case .integer(1)?: hooks.claimAnswered(client, .granted)
@@ -161,7 +161,7 @@ final class ClusterLink {
     }
 
     func release(key: String) {
-        _ = eval(ClusterScripts.release, [prefix + "nick:" + key, node, nodeHash], nil)
+        _ = eval(ClusterScripts.release, keys: [prefix + "nick:" + key, nodeHash], [node], nil)
     }
 
     /// A graceful stop: the other nodes announce this node's members at once instead of
@@ -172,7 +172,7 @@ final class ClusterLink {
         guard state == .linked else { return }
         _ = flushBatch()
         state = .leaving
-        _ = eval(ClusterScripts.leave, [prefix, node], nil)
+        _ = eval(ClusterScripts.leave, keys: [prefix + "nodes", nodeHash, prefix + "lease:" + node], [prefix, node], nil)
         commands.flushNow()
     }
 
@@ -224,9 +224,13 @@ final class ClusterLink {
         guard state == .connecting, commands.connected, subscribed else { return }
         state = .linking
         let members = hooks.localNicknames()
-        var arguments = [prefix, node, "\(Self.leaseMilliseconds)", "\(attempt)"]
-        for member in members { arguments += [prefix + "nick:" + member.key, member.nick] }
-        eval(ClusterScripts.link, arguments) { [weak self] reply in
+        var keys = [nodeHash, prefix + "lease:" + node, prefix + "nodes", prefix + "history", prefix + "sanctions", prefix + "topic"]
+        var arguments = [prefix, node, "\(Self.leaseMilliseconds)", "\(attempt)", prefix + "channel"]
+        for member in members {
+            keys.append(prefix + "nick:" + member.key)
+            arguments.append(member.nick)
+        }
+        eval(ClusterScripts.link, keys: keys, arguments) { [weak self] reply in
             guard let self, state == .linking else { return }
             let parts = reply?.items ?? []
             guard parts.count == 6 else { return fail("linking failed: \(String(describing: reply))") }
@@ -244,10 +248,7 @@ final class ClusterLink {
             if lastFailure != nil { hooks.log(false, "Redis at \(endpoint) answers again") }
             lastFailure = nil
             var shared = SharedState()
-            for item in parts[3].items {
-                guard let line = item.text, let space = line.firstIndex(of: " "), let seconds = Int64(line[..<space]) else { continue }
-                shared.history.append(History.Entry(unixSeconds: seconds, text: String(line[line.index(after: space)...]), address: .v6(0, 0)))
-            }
+            shared.history = parts[3].items.compactMap { $0.text.flatMap(Self.historyEntry(parsing:)) }
             if case let .string(bytes) = parts[4] { shared.sanctions = bytes.withUnsafeBytes(ClusterMessage.init(decoding:)) }
             if case let .string(bytes) = parts[5] { shared.topic = bytes.withUnsafeBytes(ClusterMessage.init(decoding:)) }
             hooks.linked(claims, roster, parts[2].items.compactMap(\.text), shared)
@@ -303,12 +304,31 @@ final class ClusterLink {
         retryDelay = min(retryDelay * 2, Self.lastRetry)
     }
 
+    /// A message published by `script` rather than by `publish` (`ClusterLink+Sanctions`):
+    /// its ARGV start with the channel, this node and the message's sequence, then
+    /// `arguments`; it publishes exactly one message as this node with that sequence,
+    /// which is then awaited like any of this node's messages (a Redis that does not run it
+    /// counts as stalled).
+    func publishScripted(_ script: String, keys: [String], arguments: [[UInt8]]) {
+        guard state == .linked else { return }
+        guard flushBatch() else { return fail("could not send to Redis") }
+        sequence += 1
+        var argv: [[UInt8]] = [Self.evalWord, Array(script.utf8), Array(String(keys.count).utf8)] + keys.map { Array($0.utf8) }
+        argv += [channel, Array(node.utf8), Array(String(sequence).utf8)] + arguments
+        let sent = commands.send(argv) { [weak self] reply in
+            if case let .error(text)? = reply { self?.hooks.log(true, "Redis refused a script: \(text)") }
+        }
+        guard sent else { return fail("could not send to Redis") }
+        unechoed.append((sequence, ClusterMessage(node: node, sequence: sequence, body: .linkMarker), MonotonicClock.now()))
+    }
+
+    /// `arguments` start with the number of keys, then the keys.
     private func evalBytes(_ script: String, _ arguments: [[UInt8]]) -> Bool {
         guard flushBatch() else { return false }
         if script == ClusterScripts.publishKeeping, let sha = publishKeepingSHA {
-            return commands.send([Self.evalSHAWord, sha, Array("0".utf8)] + arguments)
+            return commands.send([Self.evalSHAWord, sha] + arguments)
         }
-        return commands.send([Self.evalWord, Array(script.utf8), Array("0".utf8)] + arguments)
+        return commands.send([Self.evalWord, Array(script.utf8)] + arguments)
     }
 
     private func loadScripts() {
@@ -321,10 +341,11 @@ final class ClusterLink {
     /// Every command but the batch's own goes through here or `evalBytes`: what the turn
     /// published so far goes first, so Redis sees everything in the order it was said.
     @discardableResult
-    func eval(_ script: String, _ arguments: [String], _ callback: RedisConnection.Callback?) -> Bool {
+    func eval(_ script: String, keys: [String], _ arguments: [String], _ callback: RedisConnection.Callback?) -> Bool {
         guard flushBatch() else { return false }
-        var argv: [[UInt8]] = [Self.evalWord, Array(script.utf8), Array("0".utf8)]
-        argv.reserveCapacity(arguments.count + 3)
+        var argv: [[UInt8]] = [Self.evalWord, Array(script.utf8), Array(String(keys.count).utf8)]
+        argv.reserveCapacity(keys.count + arguments.count + 3)
+        for key in keys { argv.append(Array(key.utf8)) }
         for argument in arguments { argv.append(Array(argument.utf8)) }
         return commands.send(argv, callback)
     }
