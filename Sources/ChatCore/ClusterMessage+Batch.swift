@@ -28,18 +28,10 @@ extension ClusterMessage {
             return
         }
         var index = 1
-        while index < payload.count {
-            var length = 0
-            var digits = 0
-            while index < payload.count, payload[index] >= UInt8(ascii: "0"), payload[index] <= UInt8(ascii: "9"), digits < 10 {
-                length = length * 10 + Int(payload[index] - UInt8(ascii: "0"))
-                index += 1
-                digits += 1
-            }
-            guard digits > 0, index < payload.count, payload[index] == UInt8(ascii: ":"), index + 1 + length <= payload.count else { return }
-            let entry = UnsafeRawBufferPointer(rebasing: payload[(index + 1)..<(index + 1 + length)])
+        while index < payload.count, let field = field(in: payload, at: index) {
+            let entry = UnsafeRawBufferPointer(rebasing: payload[field])
             if entry.first != batchMark, let message = ClusterMessage(decoding: entry) { body(message) }
-            index += 1 + length
+            index = field.upperBound
         }
     }
 }

@@ -120,22 +120,30 @@ public struct ClusterMessage: Equatable, Sendable {
         return out
     }
 
+    /// The bytes of the field (`LENGTH:BYTES`) that starts at `index`; nil if there is none
+    /// (no digits, no colon, or a length past the end). The next field starts at its end.
+    static func field(in bytes: UnsafeRawBufferPointer, at start: Int) -> Range<Int>? {
+        var index = start
+        var length = 0
+        var digits = 0
+        while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9"), digits < 10 {
+            length = length * 10 + Int(bytes[index] - UInt8(ascii: "0"))
+            index += 1
+            digits += 1
+        }
+        guard digits > 0, index < bytes.count, bytes[index] == UInt8(ascii: ":"), index + 1 + length <= bytes.count else { return nil }
+        return (index + 1)..<(index + 1 + length)
+    }
+
     /// Nil for anything that is not a well-formed version-1 message.
     public init?(decoding bytes: UnsafeRawBufferPointer) {
         guard bytes.count >= 2, bytes[0] == Self.version else { return nil }
         var fields: [String] = []
         var index = 2
         while index < bytes.count {
-            var length = 0
-            var digits = 0
-            while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9"), digits < 10 {
-                length = length * 10 + Int(bytes[index] - UInt8(ascii: "0"))
-                index += 1
-                digits += 1
-            }
-            guard digits > 0, index < bytes.count, bytes[index] == UInt8(ascii: ":"), index + 1 + length <= bytes.count else { return nil }
-            fields.append(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[(index + 1)..<(index + 1 + length)]), as: UTF8.self))
-            index += 1 + length
+            guard let field = Self.field(in: bytes, at: index) else { return nil }
+            fields.append(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field]), as: UTF8.self))
+            index = field.upperBound
         }
         guard fields.count >= 2, let sequence = UInt64(fields[1]) else { return nil }
         node = fields[0]

@@ -46,6 +46,7 @@ extension ChatServer {
                 log(warning ? .warning : .info, "cluster-redis", message, ["chat_node": node])
             })
         link.historyLimit = settings.historyLines
+        link.coalesceNanoseconds = UInt64(settings.redisCoalesceMilliseconds) * 1_000_000
         cluster = link
         reactor.beforeFlush = { [unowned link] in link.flushCommands() }
         log(.info, "cluster-start", "Joining room \(settings.roomName) as node \(node) through \(endpoint)", ["chat_node": node])

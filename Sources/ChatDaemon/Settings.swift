@@ -46,6 +46,8 @@ public struct Settings: Equatable, Sendable {
     public var redis: RedisEndpoint? = nil
     public var nodeName: String? = nil
     public var roomName = "lobby"
+    /// Milliseconds a busy node waits between reads from Redis (`redis-coalesce`); 0: never.
+    public var redisCoalesceMilliseconds = 2
     public var passwordCheckWorkers = 2
     public var passwordChecksPerAddress = 2
     public var passwordChecksInFlight = 32

@@ -241,7 +241,8 @@ struct SettingsTests {
                          "max-connections", "max-connections-per-address", "accepts-per-address-per-second", "ipv6-host-prefix", "control-socket",
                          "control-group", "shutdown-grace", "password-check-workers", "password-checks-per-address",
                          "password-checks-in-flight", "listen-tls", "tls-certificate", "tls-key", "require-tls-for-login",
-                         "tls-handshakes-per-address", "tls-handshakes-in-flight", "redis", "node-name", "room"])
+                         "tls-handshakes-per-address", "tls-handshakes-in-flight", "redis", "node-name", "room",
+                         "redis-coalesce"])
         #expect(Settings.options.count == keys.count, "a key appears twice in the option table")
         for option in Settings.options { #expect(!option.help.isEmpty, "\(option.key) has no help") }
     }
@@ -475,7 +476,7 @@ struct SettingsTests {
             "max-connections-per-address": "1", "ipv6-host-prefix": "48", "control-socket": "/x", "control-group": "root", "shutdown-grace": "1",
             "listen-tls": "127.0.0.1:2", "tls-certificate": "/x", "tls-key": "/x", "require-tls-for-login": "yes",
             "tls-handshakes-per-address": "2", "tls-handshakes-in-flight": "3",
-            "redis": "unix:/run/redis.sock", "node-name": "n1", "room": "hall",
+            "redis": "unix:/run/redis.sock", "node-name": "n1", "room": "hall", "redis-coalesce": "off",
         ]
         for option in Settings.options {
             let value = try #require(samples[option.key], "no sample value for \(option.key)")
@@ -490,6 +491,6 @@ struct SettingsTests {
     @Test func nonReloadableKeys() {
         let fixed = Set(Settings.options.filter { !$0.reloadable }.map(\.key))
         #expect(fixed == ["listen", "state-directory", "log-target", "max-send-queue-bytes", "ipv6-host-prefix",
-                          "control-socket", "control-group", "password-check-workers", "listen-tls", "redis", "node-name", "room"])
+                          "control-socket", "control-group", "password-check-workers", "listen-tls", "redis", "node-name", "room", "redis-coalesce"])
     }
 }

@@ -4,7 +4,8 @@
 stopped after each run; Redis runs on a Unix socket without persistence. CPU time is
 summed over every chatroomd process and Redis (`--server-pid`, `--also-pid`).
 
-Usage: Tests/bench/cluster_bench.py [--duration S] [--runs K] [--bin DIR] [--only SCENARIO]
+Usage: Tests/bench/cluster_bench.py [--duration S] [--runs K] [--bin DIR] [--only SCENARIO] [--pin]
+       [--node-option=OPTION]
 Prints each run's JSON line (from chatroom-bench) prefixed with its label."""
 
 import argparse
@@ -59,7 +60,8 @@ class Processes:
 
 
 def run(label, bench, args):
-    result = subprocess.run([bench] + args, capture_output=True, text=True, timeout=600)
+    """`bench`: the command (chatroom-bench, after taskset when pinned)."""
+    result = subprocess.run(bench + args, capture_output=True, text=True, timeout=600)
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode != 0 or not lines:
         raise SystemExit(f"{label}: chatroom-bench failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
@@ -72,7 +74,11 @@ def main():
     parser.add_argument("--duration", default="10")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--bin", default=".build/release")
-    parser.add_argument("--only", action="append", choices=["closed", "rate100", "churn"],
+    parser.add_argument("--pin", action="store_true",
+                        help="the load generator on CPU 0, every chatroomd and Redis on CPU 1 (taskset)")
+    parser.add_argument("--node-option", action="append", default=[],
+                        help="an extra option for the two nodes, e.g. --node-option=--redis-coalesce=off")
+    parser.add_argument("--only", action="append", choices=["closed", "rate100", "rate100-n100", "churn"],
                         help="run only this scenario (repeatable); all three by default")
     options = parser.parse_args()
     daemon = os.path.join(options.bin, "chatroomd")
@@ -80,8 +86,13 @@ def main():
     scenarios = {
         "closed": ["fanout", "-n", "1000", "-s", "10", "--window", "64", "--duration", options.duration],
         "rate100": ["fanout", "-n", "1000", "-s", "10", "--rate", "100", "--duration", options.duration],
+        # The hop through Redis alone: a room small enough that fanning a line out to every
+        # member (1,000 writes, about 5 ms here) does not swamp it.
+        "rate100-n100": ["fanout", "-n", "100", "-s", "10", "--rate", "100", "--duration", options.duration],
         "churn": ["churn", "--concurrency", "8", "--duration", options.duration],
     }
+    servers = ["taskset", "-c", "1"] if options.pin else []
+    generator = ["taskset", "-c", "0"] if options.pin else []
     processes = Processes()
     try:
         for run_number in range(options.runs):
@@ -89,27 +100,27 @@ def main():
                 if options.only and name not in options.only:
                     continue
                 # One node alone.
-                node, match = processes.start([daemon, "--listen", "127.0.0.1:0"] + LIMITS, r"listening on 127\.0\.0\.1:(\d+)")
-                run(f"single {name} {run_number}", bench, scenario + ["--connect", f"127.0.0.1:{match.group(1)}",
+                node, match = processes.start(servers + [daemon, "--listen", "127.0.0.1:0"] + LIMITS, r"listening on 127\.0\.0\.1:(\d+)")
+                run(f"single {name} {run_number}", generator + [bench], scenario + ["--connect", f"127.0.0.1:{match.group(1)}",
                                                                       "--server-pid", str(node.pid)])
                 processes.stop_all()
                 # Two nodes and Redis.
                 with tempfile.TemporaryDirectory(prefix="cluster-bench-") as directory:
                     socket_path = os.path.join(directory, "redis.sock")
-                    redis, _ = processes.start(["redis-server", "--port", "0", "--unixsocket", socket_path, "--save", "",
+                    redis, _ = processes.start(servers + ["redis-server", "--port", "0", "--unixsocket", socket_path, "--save", "",
                                                 "--appendonly", "no", "--dir", directory, "--logfile", ""],
                                                r"(?i)ready to accept connections")
                     ports, pids = [], []
                     for node_name in ("nodeA", "nodeB"):
-                        node, _ = processes.start([daemon, "--listen", "127.0.0.1:0", "--redis", f"unix:{socket_path}",
-                                                   "--node-name", node_name, "--log-level", "info"] + LIMITS[:-2],
+                        node, _ = processes.start(servers + [daemon, "--listen", "127.0.0.1:0", "--redis", f"unix:{socket_path}",
+                                                   "--node-name", node_name, "--log-level", "info"] + LIMITS[:-2] + options.node_option,
                                                   r"Linked to the cluster")
                         ports.append(None)
                         pids.append(node.pid)
                     # The port: from /proc (the log line was consumed while waiting for the link).
                     for index, pid in enumerate(pids):
                         ports[index] = listening_port(pid)
-                    run(f"cluster {name} {run_number}", bench,
+                    run(f"cluster {name} {run_number}", generator + [bench],
                         scenario + ["--connect", f"127.0.0.1:{ports[0]}", "--server-pid", str(pids[0]),
                                     "--also-connect", f"127.0.0.1:{ports[1]}", "--also-pid", str(pids[1]),
                                     "--also-pid", str(redis.pid)])

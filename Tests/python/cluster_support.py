@@ -1,6 +1,7 @@
 """What the cluster tests share: a real redis-server per test (redis_fixture), nodes
 started against it, members joined on any node, and frame reads with deadlines."""
 
+import os
 import time
 import unittest
 
@@ -8,6 +9,7 @@ from chat_test_support import ChatAssertions
 from chatroomd_fixture import ADMIN_PASSWORD
 from original_client import OriginalClient
 from redis_fixture import RedisServer, start_node, temporary_directory
+from test_chatroomctl import run_chatroomctl
 
 READ_DEADLINE = 10.0
 SPLIT = "The link between chat servers is down: your lines now reach only the members on this server."
@@ -52,6 +54,7 @@ def read_until(client, predicate, timeout=15.0):
 class ClusterTestCase(ChatAssertions, unittest.TestCase):
     nodes = 3
     seed_behaviour = None  # None: the fixture's (no history)
+    with_control_socket = False  # True: each node has one, for `ctl`
 
     def setUp(self):
         super().setUp()
@@ -60,7 +63,19 @@ class ClusterTestCase(ChatAssertions, unittest.TestCase):
         self.daemons = [self.start_node(i) for i in range(self.nodes)]
 
     def start_node(self, index):
-        return start_node(self, self.redis, f"node{index + 1}", seed_behaviour=self.seed_behaviour)
+        if not self.with_control_socket:
+            return start_node(self, self.redis, f"node{index + 1}", seed_behaviour=self.seed_behaviour)
+        socket_path = os.path.join(temporary_directory(self), "control")
+        daemon = start_node(self, self.redis, f"node{index + 1}", extra=["--control-socket", socket_path],
+                            seed_behaviour=self.seed_behaviour)
+        daemon.control_socket = socket_path
+        return daemon
+
+    def ctl(self, node, *args):
+        """chatroomctl against node `node`'s control socket; its output."""
+        result = run_chatroomctl("--socket", self.daemons[node].control_socket, *args)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result.stdout
 
     def tearDown(self):
         for daemon in self.daemons:

@@ -3,14 +3,11 @@ same moment), `/nick` claimed across nodes, and chatroomctl's `who` and `stats` 
 whole room. See test_cluster.py for the setting; nothing sleeps."""
 
 import json
-import os
 import re
 import time
 import unittest
 
 from cluster_support import SPLIT, WHOLE, RENAMED, ClusterTestCase
-from redis_fixture import start_node, temporary_directory
-from test_chatroomctl import run_chatroomctl
 
 
 class ClusterNicknameTests(ClusterTestCase):
@@ -180,17 +177,7 @@ class ClusterControlTests(ClusterTestCase):
     """`chatroomctl who` and `stats` on a node of a cluster: every member with its node,
     and the room-wide counts apart from the node's own figures."""
     nodes = 2
-
-    def start_node(self, index):
-        socket_path = os.path.join(temporary_directory(self), "control")
-        daemon = start_node(self, self.redis, f"node{index + 1}", extra=["--control-socket", socket_path])
-        daemon.control_socket = socket_path
-        return daemon
-
-    def ctl(self, node, *args):
-        result = run_chatroomctl("--socket", self.daemons[node].control_socket, *args)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        return result.stdout
+    with_control_socket = True
 
     def test_who_lists_every_member_of_the_room_with_its_node_from_either_node(self):
         self.assertEqual(self.ctl(0, "who"), "No members online.\n")

@@ -23,8 +23,7 @@ import threading
 import time
 
 from cluster_support import READ_DEADLINE, SPLIT, WHOLE, ClusterTestCase
-from redis_fixture import RedisServer, start_node, temporary_directory
-from test_chatroomctl import run_chatroomctl
+from redis_fixture import RedisServer
 
 ROUNDS = 20
 CONVERGE_DEADLINE = 15.0
@@ -88,18 +87,7 @@ def redis_sanctions(redis, room="lobby"):
 class ClusterSanctionTestCase(ClusterTestCase):
     nodes = 2
     seed_behaviour = UNLIMITED
-
-    def start_node(self, index):
-        socket_path = os.path.join(temporary_directory(self), "control")
-        daemon = start_node(self, self.redis, f"node{index + 1}", extra=["--control-socket", socket_path],
-                            seed_behaviour=self.seed_behaviour)
-        daemon.control_socket = socket_path
-        return daemon
-
-    def ctl(self, node, *args):
-        result = run_chatroomctl("--socket", self.daemons[node].control_socket, *args)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        return result.stdout
+    with_control_socket = True
 
     def node_sanctions(self, node):
         listed = json.loads(self.ctl(node, "--json", "bans"))["sanctions"]

@@ -36,6 +36,11 @@ final class ClusterLink {
 
     /// Lines kept in Redis' history list (the Room's `history-lines`); 0 keeps none.
     var historyLimit = 50
+    /// How long a busy node waits between reads of the channel (`redis-coalesce`).
+    var coalesceNanoseconds: UInt64 {
+        get { subscriber.busyReadDelayNanoseconds }
+        set { subscriber.busyReadDelayNanoseconds = newValue }
+    }
 
     let endpoint: RedisEndpoint
     let node: String
