@@ -92,3 +92,10 @@ int clinux_set_cloexec(int fd, int on) {
     if (flags < 0) return -1;
     return fcntl(fd, F_SETFD, on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC));
 }
+
+void clinux_discard_input(int fd) {
+    char buffer[16384];
+    for (int i = 0; i < 64; i++) {
+        if (recv(fd, buffer, sizeof buffer, MSG_DONTWAIT) <= 0) return;
+    }
+}

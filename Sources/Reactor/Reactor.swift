@@ -398,6 +398,8 @@ public final class Reactor {
             }
             flushList.removeAll(keepingCapacity: true)
         }
+        // Members closed in this loop were announced to the other nodes after the first call.
+        beforeFlush?()
     }
 
     // MARK: Signals

@@ -53,5 +53,7 @@ int clinux_peer_credentials(int fd, int *pid, unsigned int *uid, unsigned int *g
 int clinux_memfd(const char *name);
 int clinux_seal(int fd);
 int clinux_set_cloexec(int fd, int on);
+/// Reads and drops what `fd` has waiting, up to 1 MiB, without blocking.
+void clinux_discard_input(int fd);
 
 #endif

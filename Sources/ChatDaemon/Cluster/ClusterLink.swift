@@ -81,6 +81,8 @@ final class ClusterLink {
     /// A Redis that has not answered for this long is treated as gone: local delivery
     /// must never wait longer than this for it.
     static let stallNanoseconds: UInt64 = 1_500_000_000
+    /// How long a restart may wait for Redis to take what this node has sent.
+    static let handoverDrainNanoseconds: UInt64 = 200_000_000
     /// Unsent commands hiredis may hold before the link is treated as broken.
     static let maximumPendingOutput = 8 << 20
     private static let evalWord = Array("EVAL".utf8)
@@ -135,6 +137,8 @@ final class ClusterLink {
         sequence += 1
         let message = ClusterMessage(node: node, sequence: sequence, body: body)
         let encoded = message.encoded()
+        // Awaited before it is sent: if sending fails, `fail` shows it here with the rest.
+        unechoed.append((sequence, message, MonotonicClock.now()))
         switch body {
         case .sanctions, .topic:
             let key = prefix + ({ if case .topic = body { return "topic" } else { return "sanctions" } }())
@@ -148,7 +152,6 @@ final class ClusterLink {
                 batch.history.append(Array(Self.historyEntry(text, from: from).utf8))
             }
         }
-        unechoed.append((sequence, message, MonotonicClock.now()))
     }
 
     func claim(_ client: ClientID, key: String, nick: String) {
@@ -176,6 +179,7 @@ final class ClusterLink {
         retryTimer = nil
         guard state == .linked else { return }
         _ = flushBatch()
+        subscriber.stopHoldingReads()  // nothing it hears matters now; no timer left behind
         state = .leaving
         _ = eval(ClusterScripts.leave, keys: [prefix + "nodes", nodeHash, prefix + "lease:" + node], [prefix, node], nil)
         commands.flushNow()
@@ -189,7 +193,8 @@ final class ClusterLink {
     func handingOver() {
         guard state == .linked else { return }
         _ = flushBatch()  // this turn's lines, which would otherwise wait for its end
-        commands.flushNow()
+        let unsent = commands.drainForExit(withinNanoseconds: Self.handoverDrainNanoseconds)
+        if unsent > 0 { hooks.log(true, "\(unsent) bytes for Redis were still unsent after \(Self.handoverDrainNanoseconds / 1_000_000) ms: this node's last lines may not reach the others") }
         let pending = unechoed[unechoedHead...].map(\.message)
         unechoed.removeAll()
         unechoedHead = 0
@@ -329,7 +334,7 @@ final class ClusterLink {
 
     /// `arguments` start with the number of keys, then the keys.
     private func evalBytes(_ script: String, _ arguments: [[UInt8]]) -> Bool {
-        guard flushBatch() else { return false }
+        guard flushBatch() else { fail("could not send to Redis"); return false }
         if script == ClusterScripts.publishKeeping, let sha = publishKeepingSHA {
             return commands.send([Self.evalSHAWord, sha] + arguments)
         }
@@ -347,7 +352,7 @@ final class ClusterLink {
     /// published so far goes first, so Redis sees everything in the order it was said.
     @discardableResult
     func eval(_ script: String, keys: [String], _ arguments: [String], _ callback: RedisConnection.Callback?) -> Bool {
-        guard flushBatch() else { return false }
+        guard flushBatch() else { fail("could not send to Redis"); return false }
         var argv: [[UInt8]] = [Self.evalWord, Array(script.utf8), Array(String(keys.count).utf8)]
         argv.reserveCapacity(keys.count + arguments.count + 3)
         for key in keys { argv.append(Array(key.utf8)) }

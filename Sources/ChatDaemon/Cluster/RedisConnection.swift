@@ -1,5 +1,6 @@
 import CHiredis
 import CLinux
+import Glibc
 import Reactor
 import SystemCalls
 
@@ -162,6 +163,13 @@ final class RedisConnection {
     }
 
     private func ready(_ readable: Bool, _ writable: Bool) {
+        if !readable, !writable, readHold != nil {
+            // An error or hang-up while reading waits (the descriptor waits for nothing, so
+            // epoll reports it every turn): read now, which is how hiredis sees the loss.
+            stopHoldingReads()
+            readNow()
+            return
+        }
         if readable, context != nil {
             if busyReadDelayNanoseconds > 0, lastReadBytes >= Self.busyReadBytes { holdReading() } else { readNow() }
         }
@@ -185,6 +193,16 @@ final class RedisConnection {
     /// lines and those arriving meanwhile go to each member in one write. A member's write
     /// costs the same for one line as for many (the kernel's work per call dominates), so
     /// under load this is most of what a node spends; a quiet room never waits.
+    /// Ends a wait between reads, if one is on, and reads at once from now on.
+    func stopHoldingReads() {
+        busyReadDelayNanoseconds = 0
+        lastReadBytes = 0
+        guard let readHold else { return }
+        reactor.cancel(readHold)
+        self.readHold = nil
+        if context != nil { interest(readable: true) }
+    }
+
     private func holdReading() {
         lastReadBytes = 0
         guard readHold == nil else { return }
@@ -255,6 +273,26 @@ final class RedisConnection {
 }
 
 extension RedisConnection {
+    /// Before the process execs or exits: writes what hiredis holds, waiting for the socket
+    /// at most `nanoseconds` in all, then reads and drops whatever replies have come (closing
+    /// a TCP socket with unread input sends a reset, which may cost the peer what it has
+    /// not read yet). Returns the bytes still unsent.
+    func drainForExit(withinNanoseconds nanoseconds: UInt64) -> Int {
+        guard let context else { return 0 }
+        let fd = chiredis_fd(context)
+        let deadline = MonotonicClock.now() + nanoseconds
+        while connected, let ac = self.context, chiredis_pending_output(ac) > 0 {
+            redisAsyncHandleWrite(ac)
+            guard let ac = self.context, chiredis_pending_output(ac) > 0 else { break }
+            let now = MonotonicClock.now()
+            guard now < deadline else { break }
+            var waiting = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            guard poll(&waiting, 1, Int32(max(1, (deadline - now) / 1_000_000))) > 0 else { break }
+        }
+        clinux_discard_input(fd)
+        return pendingOutputBytes
+    }
+
     /// Tries to write what hiredis holds now rather than on the next writable event.
     func flushNow() {
         if let context { redisAsyncHandleWrite(context) }
