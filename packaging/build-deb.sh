@@ -4,7 +4,7 @@
 #
 # Usage: build-deb.sh STAGE VERSION OUTDIR
 # VERSION must describe the staged binaries: it is `chatroomd --version`'s number, or that
-# number with a suffix starting with + or ~ (the same binaries packaged again, e.g. 0.4.0+local1).
+# number with a suffix starting with + or ~ (the same binaries packaged again, e.g. 0.5.0+local1).
 # A package claiming another version than its binaries is refused; a test package of a higher
 # version is built from sources whose Version.swift says so (Tests/systemd/deb.sh does that in
 # a scratch copy).

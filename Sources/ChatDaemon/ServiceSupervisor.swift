@@ -25,7 +25,7 @@ final class ServiceSupervisor {
         self.logger = logger
     }
 
-    /// `12 members online, 3.5 msg/s relayed, 1 active ban, longest turn 2 ms, v0.4.0`, and a
+    /// `12 members online, 3.5 msg/s relayed, 1 active ban, longest turn 2 ms, v0.5.0`, and a
     /// warning while changes to the sanctions or topic are not on disk.
     static func statusLine(members: Int, bans: Int, rate: Double, unsavedState: Bool = false, longestTurn: UInt64 = 0) -> String {
         let tenths = Int((rate * 10).rounded())

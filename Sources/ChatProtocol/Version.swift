@@ -1,4 +1,4 @@
 /// The one version number of chatroomd, chatroom, chatroomctl and chatroom-bench.
 public enum ChatroomVersion {
-    public static let current = "0.4.0"
+    public static let current = "0.5.0"
 }
