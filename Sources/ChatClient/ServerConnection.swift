@@ -59,7 +59,9 @@ public final class ServerConnection {
             }
             candidate = info.pointee.ai_next
         }
-        throw ConnectError(description: "cannot connect to \(host):\(port): \(String(cString: strerror(lastError)))")
+        // Refused: nothing listens there, the commonest mistake; say where to look.
+        let hint = lastError == ECONNREFUSED ? " (is chatroomd running there? `systemctl status chatroomd`, or `make run` in its source tree)" : ""
+        throw ConnectError(description: "cannot connect to \(host):\(port): \(String(cString: strerror(lastError)))\(hint)")
     }
 
     deinit {

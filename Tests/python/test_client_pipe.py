@@ -8,8 +8,10 @@ the announcement it paces itself, without it it sends again after each refusal.
 """
 
 import os
+import socket
 import subprocess
 import tempfile
+import unittest
 
 from chatroomd_fixture import DaemonTestCase, chatroom_binary
 
@@ -105,3 +107,15 @@ class PipeDeliveryTests(DaemonTestCase):
                                 timeout=PIPE_DEADLINE, env=env)
         self.assertEqual(result.returncode, 64, self.describe(result))
         self.assertIn("config:5: unknown setting", result.stderr)
+
+
+class NoServerTests(unittest.TestCase):
+    def test_a_port_where_nothing_listens_says_where_to_look(self):
+        with socket.socket() as probe:  # a port just free: nothing listens on it
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        result = subprocess.run([chatroom_binary(), "--nick", "bot", "--host", "127.0.0.1", "--port", str(port)],
+                                input="hello\n", capture_output=True, text=True, timeout=PIPE_DEADLINE)
+        self.assertNotEqual(result.returncode, 0, result.stderr)
+        self.assertIn(f"cannot connect to 127.0.0.1:{port}: Connection refused", result.stderr)
+        self.assertIn("is chatroomd running there?", result.stderr)
