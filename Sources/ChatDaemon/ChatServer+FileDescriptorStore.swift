@@ -42,7 +42,7 @@ extension ChatServer {
     func startStoreKeeping(capacity: Int, inheritedJournals: [Int32]) {
         let journal: CrashJournal
         if inheritedJournals.count == 2 {
-            journal = CrashJournal(files: inheritedJournals, lastSequence: CrashJournal.highestSequence(inheritedJournals))
+            journal = CrashJournal(files: inheritedJournals)
         } else {
             for fd in inheritedJournals { close(fd) }
             if !inheritedJournals.isEmpty { FileDescriptorStore.remove(name: CrashJournal.storeName) }

@@ -55,10 +55,14 @@ final class CrashJournal {
     }
 
     /// The files a predecessor used (from the store, or across an exec), written on from
-    /// here with a new base, which the caller writes next.
-    init(files: [Int32], lastSequence: UInt64) {
+    /// here with a new base, which the caller writes next. The store gives them back in no
+    /// particular order: the first new base goes into the older file, so that a crash
+    /// while writing it still leaves the newest base whole.
+    init(files: [Int32]) {
         fds = files
-        sequence = lastSequence
+        let newest = Self.newest(files)
+        sequence = newest.sequence
+        activeIndex = newest.index
     }
 
     // MARK: Writing
@@ -135,14 +139,17 @@ final class CrashJournal {
 
     /// The highest base sequence the files' headers claim, torn or not: a successor
     /// numbers its bases after it, so its own are always read first. Headers only.
-    static func highestSequence(_ files: [Int32]) -> UInt64 {
-        var highest: UInt64 = 0
-        for fd in files {
+    static func highestSequence(_ files: [Int32]) -> UInt64 { newest(files).sequence }
+
+    /// That sequence, and which of `files` claims it (0 if none does).
+    static func newest(_ files: [Int32]) -> (sequence: UInt64, index: Int) {
+        var highest: (sequence: UInt64, index: Int) = (0, 0)
+        for (index, fd) in files.enumerated() {
             var header = [UInt8](repeating: 0, count: headerLength)
             let count = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
             guard count == headerLength, Array(header[..<magic.count]) == magic else { continue }
             var reader = StateReader(header, offset: magic.count + 8)
-            if let sequence = try? reader.u64() { highest = max(highest, sequence) }
+            if let sequence = try? reader.u64(), sequence > highest.sequence { highest = (sequence, index) }
         }
         return highest
     }
@@ -181,7 +188,8 @@ final class CrashJournal {
             }
             _ = try header.u32()
             let sequence = try header.u64()
-            let length = Int(try header.u64())
+            // A damaged header may claim any length: checked before it is used, never trapped on.
+            guard let length = Int(exactly: try header.u64()) else { throw Problem(description: "a crash journal base of impossible length") }
             let checksum = try header.u64()
             guard length <= bytes.count - headerLength,
                   stateChecksum(bytes[headerLength..<headerLength + length]) == checksum else {
@@ -195,8 +203,8 @@ final class CrashJournal {
             var connections: [UInt64: RoomSnapshot.Connection] = [:]
             var order: [UInt64] = []
             for connection in snapshot.connections {
+                if connections[connection.id] == nil { order.append(connection.id) }
                 connections[connection.id] = connection
-                order.append(connection.id)
             }
             replay(bytes, from: headerLength + length, into: &connections, order: &order, inodes: &inodes)
             snapshot.connections = order.compactMap { connections[$0] }

@@ -90,6 +90,7 @@ struct HandoverState {
                 throw Problem(description: "the handover state has format \(version); this chatroomd \(ChatroomVersion.current) reads up to \(currentVersion) (a downgrade?)",
                               isNewer: true)
             }
+            guard version >= 2 else { throw Problem(description: "the handover state claims format \(version), which is never binary") }
             let room = try RoomSnapshot.read(from: &reader)
             let connections = try reader.array { (r: inout StateReader) throws(StateReader.Malformed) in
                 Connection(id: try r.u64(), fd: try r.i32(), inode: try r.u64(), address: try r.string(),

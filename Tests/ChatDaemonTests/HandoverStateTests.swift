@@ -146,6 +146,32 @@ struct CrashJournalTests {
         #expect(CrashJournal.highestSequence(journal.fds) == 2, "a successor numbers its bases after the torn one too")
     }
 
+    @Test func aSuccessorsFirstBase_goesIntoTheOlderFile_whicheverOrderTheStoreGives() throws {
+        for reversed in [false, true] {
+            let journal = try CrashJournal()
+            try journal.rebase(Self.base(), inodes: [1: 101, 2: 102])
+            var next = Self.base()
+            next.connections = [Self.member(9, "zed")]
+            try journal.rebase(next, inodes: [9: 109])
+            let successor = CrashJournal(files: reversed ? journal.fds.reversed() : journal.fds)
+            #expect(successor.fds[successor.activeIndex] == journal.fds[journal.activeIndex], "starts from the newest")
+            var torn = Self.base()
+            torn.connections = [Self.member(7, "yan")]
+            try successor.rebase(torn, inodes: [7: 107])
+            // Torn while being written: the newest whole base must still be there.
+            _ = pwrite(successor.fds[successor.activeIndex], "garbage", 7, off_t(CrashJournal.headerLength + 4))
+            #expect(try CrashJournal.read(journal.fds).snapshot.connections.map(\.member?.nick) == ["zed"])
+        }
+    }
+
+    @Test func aHeaderClaimingAnImpossibleLength_isAnError() throws {
+        let journal = try CrashJournal()
+        try journal.rebase(Self.base(), inodes: [:])
+        var length = UInt64.max.littleEndian
+        _ = pwrite(journal.fds[journal.activeIndex], &length, 8, off_t(CrashJournal.magic.count + 16))
+        #expect(throws: CrashJournal.Problem.self) { try CrashJournal.read(journal.fds) }
+    }
+
     @Test func aNewerFormat_isRefused() throws {
         let journal = try CrashJournal()
         try journal.rebase(Self.base(), inodes: [:])
