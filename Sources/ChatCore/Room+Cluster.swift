@@ -65,8 +65,10 @@ extension Room {
     /// What the daemon must carry out for the cluster since it last asked.
     public func takeClusterEffects() -> [ClusterEffect] {
         guard cluster != nil, !cluster!.outbox.isEmpty else { return [] }
-        defer { cluster!.outbox.removeAll(keepingCapacity: true) }
-        return cluster!.outbox
+        // Handed over whole: emptying it in place would copy the storage the caller holds.
+        let batch = cluster!.outbox
+        cluster!.outbox = []
+        return batch
     }
 
     /// Members of other nodes, nick and node, sorted by nick.

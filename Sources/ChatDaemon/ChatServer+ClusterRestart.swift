@@ -11,34 +11,69 @@ import Reactor
 ///
 /// The hold is bounded: if the link is not made within `ClusterLink.stallNanoseconds`
 /// (Redis down or slow), or more than `maximumBytes` arrive, everything is let through and
-/// the node serves its members as a node that has never linked does.
+/// the node serves its members as a node that has never linked does. One connection that
+/// sends more than `maximumBytesPerConnection` is let through on its own (its lines are
+/// then this node's only, as in a split), so that no single client can end the hold for
+/// everyone else.
 final class ClusterInputHold {
     enum Held {
         case bytes(ConnectionID, [UInt8])
         case closed(ConnectionID, CloseReason)
     }
 
+    enum Outcome {
+        case kept
+        /// Not held: this connection was let through earlier.
+        case passed
+        /// Over its own bound: let this connection through, after what it has held.
+        case releaseConnection
+        /// Over the bound for all: let everything through.
+        case releaseAll
+    }
+
     static let maximumBytes = 4 << 20
+    static let maximumBytesPerConnection = 256 << 10
 
     private(set) var held: [Held] = []
     private var bytes = 0
-    /// Connections with something held: their later events must wait behind it.
-    private var holding: Set<ConnectionID> = []
+    /// Bytes held per connection; a connection with an entry has something held, so its
+    /// later events must wait behind it.
+    private var holding: [ConnectionID: Int] = [:]
+    private var released: Set<ConnectionID> = []
     var timer: TimerID? = nil
 
-    /// Keeps `data` for later; false once over the bound (let everything through).
-    func keep(_ data: UnsafeRawBufferPointer, from connection: ConnectionID) -> Bool {
-        guard bytes + data.count <= Self.maximumBytes else { return false }
+    func keep(_ data: UnsafeRawBufferPointer, from connection: ConnectionID) -> Outcome {
+        guard !released.contains(connection) else { return .passed }
+        let mine = holding[connection, default: 0] + data.count
+        guard mine <= Self.maximumBytesPerConnection else { return .releaseConnection }
+        guard bytes + data.count <= Self.maximumBytes else { return .releaseAll }
         bytes += data.count
         held.append(.bytes(connection, Array(data)))
-        holding.insert(connection)
-        return true
+        holding[connection] = mine
+        return .kept
+    }
+
+    /// What `connection` has held, in order, taken out of the hold; from now on it passes.
+    func release(_ connection: ConnectionID) -> [Held] {
+        released.insert(connection)
+        bytes -= holding.removeValue(forKey: connection) ?? 0
+        var mine: [Held] = []
+        held.removeAll { event in
+            switch event {
+            case let .bytes(id, _) where id == connection, let .closed(id, _) where id == connection:
+                mine.append(event)
+                return true
+            default:
+                return false
+            }
+        }
+        return mine
     }
 
     /// Keeps a close behind the connection's held bytes; false if none are held (the
     /// close can be handled now).
     func keepClose(_ connection: ConnectionID, because reason: CloseReason) -> Bool {
-        guard holding.contains(connection) else { return false }
+        guard holding[connection] != nil else { return false }
         held.append(.closed(connection, reason))
         return true
     }
@@ -62,9 +97,22 @@ extension ChatServer {
     /// Whether the Room must not see `data` yet (it was kept for later).
     func holdsInput(_ data: UnsafeRawBufferPointer, from connection: ConnectionID) -> Bool {
         guard let hold = inputHold else { return false }
-        if hold.keep(data, from: connection) { return true }
-        releaseHeldInput()
-        return false
+        switch hold.keep(data, from: connection) {
+        case .kept:
+            return true
+        case .passed:
+            return false
+        case .releaseConnection:
+            log(.warning, "cluster-redis", "\(connection) sent more than \(ClusterInputHold.maximumBytesPerConnection >> 10) KiB before this node linked after its restart: its lines now reach this node's members only until then",
+                ["chat_node": clusterNodeName])
+            replay(hold.release(connection))
+            return false
+        case .releaseAll:
+            log(.warning, "cluster-redis", "more than \(ClusterInputHold.maximumBytes >> 20) MiB arrived before this node linked after its restart: serving this node's members on their own",
+                ["chat_node": clusterNodeName])
+            releaseHeldInput()
+            return false
+        }
     }
 
     /// Whether a close must wait behind the connection's held bytes (it was kept).
@@ -77,7 +125,12 @@ extension ChatServer {
         guard let hold = inputHold else { return }
         inputHold = nil
         if let timer = hold.timer { reactor.cancel(timer) }
-        for event in hold.held {
+        replay(hold.held)
+    }
+
+    /// Held events to the Room, in the order they arrived.
+    private func replay(_ events: [ClusterInputHold.Held]) {
+        for event in events {
             switch event {
             case let .bytes(connection, data):
                 // Closed by the Room meanwhile (a protocol error earlier in the held input).

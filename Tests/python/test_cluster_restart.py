@@ -56,6 +56,28 @@ class ClusterRestartHoldTests(ClusterTestCase):
         self.assertEqual(read_frames(alice, 1), ["bob: after it"], "alice's line came once")
         self.assertEqual(read_until(bob, lambda line: line == "bob: after it")[-1], "bob: after it")
 
+    def test_one_member_sending_too_much_before_the_link_is_let_through_alone(self):
+        clients = self.join_everywhere([["alice", "abe"], ["bob"]])
+        alice, abe, bob = clients["alice"], clients["abe"], clients["bob"]
+        node = self.daemons[0]
+        mark = len(node.stderr_lines)
+        self.assertEqual(self.redis.command("CLIENT", "PAUSE", "1200", "WRITE"), "+OK")
+        node.send_signal(signal.SIGUSR2)
+        node.wait_for_log(r"chat_event=handover-restored", timeout=20, after=mark)
+        alice.send("while the link is being made")
+        # More than the hold keeps for one connection (256 KiB), in one write.
+        flood = [f"{i:03d} " + "x" * 996 for i in range(300)]
+        abe.sock.sendall(b"".join(b"%-64d" % len(line) + line.encode() for line in flood))
+        node.wait_for_log(r"sent more than 256 KiB before this node linked", timeout=20, after=mark)
+        node.wait_for_log(r"chat_event=cluster-linked", timeout=20, after=mark)
+        self.assertFalse(any("arrived before this node linked" in line or "not linked to the cluster" in line
+                             for line in node.stderr_lines[mark:]), "the hold was kept for everyone else")
+        # alice's line still went through the channel: bob gets it, and nothing of abe's.
+        self.assertEqual(read_until(bob, lambda line: line.startswith("alice: ")), ["alice: while the link is being made"])
+        # On abe's own node his lines came at once, in order, before alice's (held) line.
+        seen = read_until(alice, lambda line: line.startswith("alice: "))
+        self.assertEqual(seen, [f"abe: {line}" for line in flood] + ["alice: while the link is being made"])
+
 
 if __name__ == "__main__":
     unittest.main()
