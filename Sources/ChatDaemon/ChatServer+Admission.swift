@@ -33,8 +33,9 @@ extension ChatServer {
 
     /// A refusal costs one write and a close: no flush, no lingering, no descriptor held;
     /// and one log line per host per interval, with a count for the rest.
-    func refuseAtLimit(_ connection: ConnectionID, address: IPAddress, peer: SocketAddress, _ text: String) {
-        reactor.refuse(connection, notice: FrameEncoder.frame(text), reason: "connection limit")
+    func refuseAtLimit(_ connection: ConnectionID, address: IPAddress, peer: SocketAddress, _ text: String,
+                       reason: String = "connection limit") {
+        reactor.refuse(connection, notice: FrameEncoder.frame(text), reason: reason)
         let key = ConnectionLimits.key(address, ipv6PrefixLength: settings.ipv6HostPrefix)
         if refusals.record(key, reason: text, now: MonotonicClock.now()) {
             log(.warning, "connection-limit", "refused \(peer): \(text) (further refusals of \(key) are counted for 10 s)",

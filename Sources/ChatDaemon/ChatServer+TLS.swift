@@ -55,7 +55,7 @@ extension ChatServer {
         let (context, certificate) = try Self.loadTLS(settings, environment: environment)
         reactor.tlsServerContext = context
         log(.notice, "tls", "TLS (1.2 and 1.3) with the certificate \(certificate); records: \(TLSContext.transmitPath)",
-            ["chat_certificate": certificate, "chat_tls_path": TLSContext.kernelHasTLSModule ? "ktls" : "user-space"])
+            ["chat_certificate": certificate, "chat_tls_path": TLSContext.kernelTLSPossible ? "ktls" : "user-space"])
     }
 
     /// Which adopted listeners are TLS, in a successor.
@@ -85,12 +85,9 @@ extension ChatServer {
         tlsHandshakes.maximumTotal = settings.tlsHandshakesInFlight
         let key = ConnectionLimits.key(address, ipv6PrefixLength: settings.ipv6HostPrefix)
         if tlsHandshakes.begin(connection, host: key, peer: "\(peer)") { return true }
-        let text = "too many TLS handshakes in progress (\(settings.tlsHandshakesPerAddress) per address, \(settings.tlsHandshakesInFlight) in all)"
-        reactor.refuse(connection, notice: FrameEncoder.frame(text), reason: "TLS handshake limit")
-        if refusals.record(key, reason: text, now: MonotonicClock.now()) {
-            log(.warning, "connection-limit", "refused \(peer): \(text) (further refusals of \(key) are counted for 10 s)",
-                ["chat_peer": "\(peer)", "chat_reason": text])
-        }
+        refuseAtLimit(connection, address: address, peer: peer,
+                      "too many TLS handshakes in progress (\(settings.tlsHandshakesPerAddress) per address, \(settings.tlsHandshakesInFlight) in all)",
+                      reason: "TLS handshake limit")
         return false
     }
 

@@ -71,7 +71,7 @@ public final class ChatServer: ReactorDelegate {
         reactorConfiguration.pauseReadingAboveQueuedBytes = max(settings.maxSendQueueBytes / 4, 64 << 10)
         // Kernel TLS needs OpenSSL to write each record itself; without it, a turn's
         // records leave in one send.
-        reactorConfiguration.tlsBatching = !TLSContext.kernelHasTLSModule
+        reactorConfiguration.tlsBatching = !TLSContext.kernelTLSPossible
         do { reactor = try Reactor(configuration: reactorConfiguration) } catch { throw .setup(error) }
         supervisor = ServiceSupervisor(reactor: reactor, notifier: notifier, logger: logger)
         let accounts: [String: any PasswordVerifier]

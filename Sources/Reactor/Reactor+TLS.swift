@@ -243,6 +243,9 @@ extension Reactor {
             slots[index].tlsRetryLength = 0
             slots[index].queue.consume(Int(result))
         }
+        // Records the socket did not take at once wait in the session's backlog: out before
+        // our side is shut, or the notice never leaves (best effort: the process is going).
+        _ = ctls_flush_backlog(session)
         slots[index].phase = .closing
         slots[index].closeReason = .requested("server restarting")
         slots[index].queue.removeAll()

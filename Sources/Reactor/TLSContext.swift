@@ -44,7 +44,7 @@ public final class TLSContext: @unchecked Sendable {
     /// and the kernel's `tls` module; without either OpenSSL encrypts in user space.
     public static var transmitPath: String {
         guard ctls_ktls_compiled() != 0 else { return "user-space encryption (this OpenSSL has no kernel TLS)" }
-        if kernelHasTLSModule {
+        if kernelTLSPossible {
             return "kernel TLS where the cipher allows it (SSL_OP_ENABLE_KTLS; records then leave through writev)"
         }
         return "user-space encryption (kernel TLS unavailable: no tls module loaded)"
@@ -53,6 +53,12 @@ public final class TLSContext: @unchecked Sendable {
     /// Whether the kernel's `tls` module is loaded or built in.
     public static var kernelHasTLSModule: Bool {
         access("/sys/module/tls", F_OK) == 0
+    }
+
+    /// Whether records may go out through kernel TLS: this OpenSSL built with it, and the
+    /// kernel able to. The one test for batching, the log and the journal field.
+    public static var kernelTLSPossible: Bool {
+        ctls_ktls_compiled() != 0 && kernelHasTLSModule
     }
 }
 
